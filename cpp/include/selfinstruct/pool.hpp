@@ -1,0 +1,75 @@
+// A growing pool of texts that admits a candidate only if its ROUGE-L F against every pool entry
+// is at most the threshold: exact greedy semantics, pruned by provably safe bounds.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "selfinstruct/corpus.hpp"
+#include "selfinstruct/scoring.hpp"
+#include "selfinstruct/tokenizer.hpp"
+
+namespace selfinstruct {
+
+namespace detail {
+class PrefixIndex;
+}
+
+struct Decision {
+  int64_t index = -1;       // pool index when admitted, else -1
+  int64_t best_index = -1;  // for a rejected candidate: its most similar pool entry (lowest index on ties)
+  double best_score = 0.0;  // and that entry's F (> threshold)
+};
+
+struct PoolStats {
+  uint64_t candidates = 0;
+  uint64_t pairs_probed = 0;    // index postings examined
+  uint64_t pairs_verified = 0;  // pairs whose full token overlap was counted
+  uint64_t pairs_lcs = 0;       // pairs whose LCS was computed
+  uint64_t index_builds = 0;
+};
+
+class Pool {
+ public:
+  Pool(double threshold, TokenizerMode mode, int threads);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  size_t size() const { return sequences_.size(); }
+  double threshold() const;
+  TokenizerMode mode() const { return mode_; }
+  int threads() const { return threads_; }
+  void set_threads(int threads);
+  const PoolStats& stats() const { return stats_; }
+
+  // Appends texts without any check (seed tasks, or replaying a saved pool).
+  void add(const std::vector<std::string_view>& texts);
+  // Decides each candidate in order against everything admitted before it. `between_chunks`
+  // runs between chunks of work (signal checks); if it throws, the pool is rolled back to its
+  // size before the call and the exception propagates.
+  std::vector<Decision> admit(const std::vector<std::string_view>& texts,
+                              const std::function<void()>& between_chunks);
+  // Drops every entry from `count` on.
+  void truncate(size_t count);
+
+  // Tokenizes a query with this pool's tokenizer and vocabulary (unknown tokens match nothing).
+  std::vector<uint32_t> query_tokens(std::string_view text) const;
+  std::vector<ScoredIndex> most_similar(std::string_view text, size_t k) const;
+  void scores(std::string_view text, double* out) const;
+  const TokenSequences& sequences() const { return sequences_; }
+
+ private:
+  void admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out);
+
+  TokenizerMode mode_;
+  int threads_;
+  Vocabulary vocabulary_;
+  TokenSequences sequences_;
+  std::unique_ptr<detail::PrefixIndex> index_;
+  PoolStats stats_;
+};
+
+}  // namespace selfinstruct

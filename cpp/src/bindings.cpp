@@ -1,0 +1,293 @@
+// Python bindings: argument checking and GIL handling only; the work lives in the library.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <mutex>
+#include <string>
+
+#include "selfinstruct/corpus.hpp"
+#include "selfinstruct/detail/length_bounds.hpp"
+#include "selfinstruct/detail/parallel.hpp"
+#include "selfinstruct/lcs.hpp"
+#include "selfinstruct/pool.hpp"
+#include "selfinstruct/score.hpp"
+#include "selfinstruct/scoring.hpp"
+#include "selfinstruct/tokenizer.hpp"
+
+namespace py = pybind11;
+using namespace selfinstruct;
+
+namespace {
+
+// UTF-8 views of a sequence of Python str; the objects are kept alive while the views are used.
+struct Utf8Texts {
+  py::object items;
+  std::vector<std::string_view> views;
+};
+
+std::string type_name(py::handle object) { return py::str(py::type::of(object).attr("__name__")); }
+
+std::string_view utf8_of(py::handle item, const std::string& what) {
+  if (!PyUnicode_Check(item.ptr())) throw py::type_error(what + " must be str, not " + type_name(item));
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
+  if (data == nullptr) {
+    PyErr_Clear();
+    throw py::value_error(what + " is not valid Unicode (it contains a lone surrogate) and cannot be tokenized");
+  }
+  return {data, static_cast<size_t>(size)};
+}
+
+Utf8Texts utf8_texts(py::handle texts, const char* name) {
+  if (PyUnicode_Check(texts.ptr()) || PyBytes_Check(texts.ptr())) {
+    throw py::type_error(std::string(name) + " must be a sequence of str, not a single " + type_name(texts));
+  }
+  PyObject* fast = PySequence_Fast(texts.ptr(), "");
+  if (fast == nullptr) {
+    PyErr_Clear();
+    throw py::type_error(std::string(name) + " must be a sequence of str, not " + type_name(texts));
+  }
+  Utf8Texts out{py::reinterpret_steal<py::object>(fast), {}};
+  const Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+  PyObject** items = PySequence_Fast_ITEMS(fast);
+  out.views.reserve(static_cast<size_t>(count));
+  for (Py_ssize_t i = 0; i < count; ++i) {
+    out.views.push_back(utf8_of(items[i], std::string(name) + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+TokenizerMode to_mode(int mode) {
+  if (mode != 0 && mode != 1) throw py::value_error("tokenizer mode must be 0 (rouge) or 1 (split)");
+  return static_cast<TokenizerMode>(mode);
+}
+
+void check_signals() {
+  py::gil_scoped_acquire acquire;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+
+// Two lists tokenized into one shared vocabulary.
+struct PairCorpus {
+  Vocabulary vocabulary;
+  TokenSequences queries, choices;
+};
+
+void tokenize_pair(const Utf8Texts& queries, const Utf8Texts& choices, TokenizerMode mode, int threads,
+                   PairCorpus& corpus) {
+  tokenize_and_intern(queries.views, mode, corpus.vocabulary, threads, corpus.queries);
+  tokenize_and_intern(choices.views, mode, corpus.vocabulary,
+                      threads, corpus.choices);
+}
+
+// Rows per slice so one slice is about this many pairs: signals are checked between slices.
+size_t rows_per_slice(size_t width) { return std::max<size_t>(1, (size_t{1} << 24) / std::max<size_t>(width, 1)); }
+
+struct PyPool {
+  Pool pool;
+  std::mutex mutex;
+  PyPool(double threshold, int mode, int threads) : pool(threshold, to_mode(mode), threads) {}
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "selfinstruct's compiled core: exact ROUGE-L (rouge-score 0.1.2 semantics) and pool admission.";
+
+  m.def(
+      "tokenize",
+      [](py::handle text, int mode) {
+        const std::string_view view = utf8_of(text, "text");
+        TokenSpans spans;
+        tokenize(view, to_mode(mode), spans);
+        py::list out;
+        for (size_t k = 0; k < spans.size(); ++k) out.append(py::str(spans.token(k).data(), spans.token(k).size()));
+        return out;
+      },
+      py::arg("text"), py::arg("mode") = 0);
+
+  m.def(
+      "score",
+      [](py::handle a, py::handle b, int mode) {
+        const std::string_view first = utf8_of(a, "a"), second = utf8_of(b, "b");
+        const TokenizerMode tokenizer = to_mode(mode);
+        Vocabulary vocabulary;
+        TokenSequences sequences;
+        tokenize_and_intern({first, second}, tokenizer, vocabulary, 1, sequences);
+        const uint32_t n = sequences.length(0), length_b = sequences.length(1);
+        const LcsPattern pattern(sequences.data(0), n);
+        return rouge_f(pattern.lcs(sequences.data(1), length_b), length_b, n);
+      },
+      py::arg("a"), py::arg("b"), py::arg("mode") = 0);
+
+  m.def(
+      "cdist",
+      [](py::handle queries, py::handle choices, int mode, int threads) {
+        const Utf8Texts q = utf8_texts(queries, "queries"), c = utf8_texts(choices, "choices");
+        const TokenizerMode tokenizer = to_mode(mode);
+        py::array_t<double> out({q.views.size(), c.views.size()});
+        double* data = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          PairCorpus corpus;
+          tokenize_pair(q, c, tokenizer, threads, corpus);
+          const size_t step = rows_per_slice(c.views.size());
+          for (size_t row = 0; row < q.views.size(); row += step) {
+            score_matrix(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices, threads, data);
+            check_signals();
+          }
+        }
+        return out;
+      },
+      py::arg("queries"), py::arg("choices"), py::arg("mode") = 0, py::arg("threads") = 0);
+
+  m.def(
+      "max_scores",
+      [](py::handle queries, py::handle choices, int mode, int threads) {
+        const Utf8Texts q = utf8_texts(queries, "queries"), c = utf8_texts(choices, "choices");
+        const TokenizerMode tokenizer = to_mode(mode);
+        py::array_t<double> scores(q.views.size());
+        py::array_t<int64_t> indices(q.views.size());
+        double* score_data = scores.mutable_data();
+        int64_t* index_data = indices.mutable_data();
+        {
+          py::gil_scoped_release release;
+          PairCorpus corpus;
+          tokenize_pair(q, c, tokenizer, threads, corpus);
+          const size_t step = rows_per_slice(c.views.size());
+          for (size_t row = 0; row < q.views.size(); row += step) {
+            best_matches(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices, threads,
+                         score_data, index_data);
+            check_signals();
+          }
+        }
+        return py::make_tuple(scores, indices);
+      },
+      py::arg("queries"), py::arg("choices"), py::arg("mode") = 0, py::arg("threads") = 0);
+
+  m.def(
+      "top_k",
+      [](py::handle queries, py::handle choices, size_t k, int mode, int threads) {
+        const Utf8Texts q = utf8_texts(queries, "queries"), c = utf8_texts(choices, "choices");
+        const TokenizerMode tokenizer = to_mode(mode);
+        std::vector<std::vector<ScoredIndex>> results(q.views.size());
+        {
+          py::gil_scoped_release release;
+          PairCorpus corpus;
+          tokenize_pair(q, c, tokenizer, threads, corpus);
+          detail::parallel_for(q.views.size(), detail::resolve_threads(threads), 1, [&](size_t begin, size_t end, int) {
+            for (size_t row = begin; row < end; ++row) {
+              results[row] = top_k(corpus.queries.data(row), corpus.queries.length(row), corpus.choices, k);
+            }
+          });
+        }
+        return results;
+      },
+      py::arg("queries"), py::arg("choices"), py::arg("k"), py::arg("mode") = 0, py::arg("threads") = 0);
+
+  py::class_<PyPool>(m, "Pool")
+      .def(py::init<double, int, int>(), py::arg("threshold"), py::arg("mode") = 0, py::arg("threads") = 0)
+      .def("__len__", [](PyPool& self) { return self.pool.size(); })
+      .def_property_readonly("threshold", [](PyPool& self) { return self.pool.threshold(); })
+      .def_property("threads", [](PyPool& self) { return self.pool.threads(); },
+                    [](PyPool& self, int threads) {
+                      py::gil_scoped_release release;
+                      std::lock_guard<std::mutex> lock(self.mutex);
+                      self.pool.set_threads(threads);
+                    })
+      .def(
+          "add",
+          [](PyPool& self, py::handle texts) {
+            const Utf8Texts t = utf8_texts(texts, "texts");
+            py::gil_scoped_release release;
+            std::lock_guard<std::mutex> lock(self.mutex);
+            self.pool.add(t.views);
+          },
+          py::arg("texts"))
+      .def(
+          "admit",
+          [](PyPool& self, py::handle texts) {
+            const Utf8Texts t = utf8_texts(texts, "candidates");
+            std::vector<Decision> decisions;
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(self.mutex);
+              decisions = self.pool.admit(t.views, check_signals);
+            }
+            const size_t count = decisions.size();
+            py::array_t<int64_t> index(count), best_index(count);
+            py::array_t<double> best_score(count);
+            auto i = index.mutable_unchecked<1>();
+            auto b = best_index.mutable_unchecked<1>();
+            auto s = best_score.mutable_unchecked<1>();
+            for (size_t k = 0; k < count; ++k) {
+              i(k) = decisions[k].index;
+              b(k) = decisions[k].best_index;
+              s(k) = decisions[k].best_score;
+            }
+            return py::make_tuple(index, best_index, best_score);
+          },
+          py::arg("candidates"))
+      .def(
+          "truncate",
+          [](PyPool& self, size_t count) {
+            py::gil_scoped_release release;
+            std::lock_guard<std::mutex> lock(self.mutex);
+            self.pool.truncate(count);
+          },
+          py::arg("count"))
+      .def(
+          "most_similar",
+          [](PyPool& self, py::handle text, size_t k) {
+            const std::string_view view = utf8_of(text, "text");
+            py::gil_scoped_release release;
+            std::lock_guard<std::mutex> lock(self.mutex);
+            return self.pool.most_similar(view, k);
+          },
+          py::arg("text"), py::arg("k") = 10)
+      .def(
+          "scores",
+          [](PyPool& self, py::handle text) {
+            const std::string_view view = utf8_of(text, "text");
+            py::array_t<double> out(self.pool.size());
+            double* data = out.mutable_data();
+            py::gil_scoped_release release;
+            std::lock_guard<std::mutex> lock(self.mutex);
+            self.pool.scores(view, data);
+            return out;
+          },
+          py::arg("text"))
+      .def("stats", [](PyPool& self) {
+        const PoolStats& s = self.pool.stats();
+        py::dict out;
+        out["candidates"] = s.candidates;
+        out["pairs_probed"] = s.pairs_probed;
+        out["pairs_verified"] = s.pairs_verified;
+        out["pairs_lcs"] = s.pairs_lcs;
+        out["index_builds"] = s.index_builds;
+        return out;
+      });
+
+  // Internals exposed for the tests.
+  m.def("_lcs", [](const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+    const LcsPattern pattern(a.data(), static_cast<uint32_t>(a.size()));
+    return pattern.lcs(b.data(), static_cast<uint32_t>(b.size()));
+  });
+  m.def("_lcs_reference", [](const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+    return lcs_reference(a.data(), static_cast<uint32_t>(a.size()), b.data(), static_cast<uint32_t>(b.size()));
+  });
+  m.def("_rouge_f", [](uint64_t lcs, uint64_t m, uint64_t n) { return rouge_f(lcs, m, n); });
+  m.def("_min_lcs", [](double t, uint32_t m, uint32_t n) {
+    const detail::LengthBounds bounds(t);
+    const uint32_t v = bounds.min_lcs(m, n);
+    return v == detail::LengthBounds::kNone ? py::object(py::none()) : py::object(py::int_(v));
+  });
+  m.def("_bounds", [](double t, uint32_t n) {
+    const detail::LengthBounds bounds(t);
+    uint32_t first = 0, last = 0;
+    bounds.partner_range(n, first, last);
+    const uint32_t overlap = bounds.min_overlap(n);
+    return py::make_tuple(first, last, overlap == detail::LengthBounds::kNone ? py::object(py::none()) : py::object(py::int_(overlap)));
+  });
+}

@@ -1,0 +1,155 @@
+"""The admission pool: keep a text only if it is not too similar to anything already kept."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from .rouge import _threads, prepare_texts, tokenizer_mode
+from .unicode_tokenizer import unicode_pretokenize
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happened to one candidate.
+
+    admitted: whether it joined the pool; index: its pool index if admitted.
+    best_index / best_score: for a rejected candidate, its most similar pool entry and that F
+    (above the threshold); None for admitted ones (their scores were never computed in full).
+    """
+
+    admitted: bool
+    index: int | None
+    best_index: int | None
+    best_score: float | None
+
+
+class AdmitResult(Sequence[Decision]):
+    """Decisions of one `Pool.admit` call, in candidate order, also as numpy arrays."""
+
+    def __init__(self, index: npt.NDArray[np.int64], best_index: npt.NDArray[np.int64], best_score: npt.NDArray[np.float64]):
+        self.index = index
+        self.best_index = best_index
+        self.best_score = best_score
+        self.admitted: npt.NDArray[np.bool_] = index >= 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @overload
+    def __getitem__(self, position: int) -> Decision: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[Decision]: ...
+    def __getitem__(self, position):  # type: ignore[no-untyped-def]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        index = int(self.index[position])
+        if index >= 0:
+            return Decision(True, index, None, None)
+        return Decision(False, None, int(self.best_index[position]), float(self.best_score[position]))
+
+    def __iter__(self) -> Iterator[Decision]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def num_admitted(self) -> int:
+        return int(self.admitted.sum())
+
+
+class Pool:
+    """A growing set of texts with exact greedy ROUGE-L admission.
+
+    `admit(candidates)` keeps a candidate iff its ROUGE-L F against every text already in the pool
+    (including candidates admitted earlier in the same call) is at most `threshold`: the same
+    decisions, in the same order, as a one-at-a-time loop with rouge-score, for any thread count.
+    """
+
+    def __init__(
+        self,
+        texts: Iterable[str] = (),
+        *,
+        threshold: float = 0.7,
+        tokenizer: str = "rouge",
+        threads: int | None = None,
+    ) -> None:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise TypeError(f"threshold must be a number, not {type(threshold).__name__}")
+        if not (0.0 <= float(threshold) <= 1.0) or math.isnan(threshold):
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        self._mode = tokenizer_mode(tokenizer)
+        self.tokenizer = tokenizer
+        self._core = _core.Pool(float(threshold), self._mode, _threads(threads))
+        self._texts: list[str] = []
+        self.add(texts if not isinstance(texts, str) else [texts])
+
+    @property
+    def threshold(self) -> float:
+        return self._core.threshold
+
+    @property
+    def threads(self) -> int:
+        return self._core.threads
+
+    @threads.setter
+    def threads(self, threads: int | None) -> None:
+        self._core.threads = _threads(threads)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, index: int) -> str:
+        return self._texts[index]
+
+    @property
+    def texts(self) -> list[str]:
+        """The pool's texts in admission order (a copy)."""
+        return list(self._texts)
+
+    def add(self, texts: Iterable[str]) -> None:
+        """Append texts without any similarity check (seed tasks, or a pool saved earlier)."""
+        batch = list(texts) if not isinstance(texts, list) else texts
+        self._core.add(prepare_texts(batch, self.tokenizer))
+        self._texts.extend(batch)
+
+    def admit(self, candidates: Iterable[str]) -> AdmitResult:
+        """Decide each candidate in order; admitted ones join the pool. See the class docs."""
+        batch = list(candidates) if not isinstance(candidates, list) else candidates
+        index, best_index, best_score = self._core.admit(prepare_texts(batch, self.tokenizer, "candidates"))
+        result = AdmitResult(index, best_index, best_score)
+        self._texts.extend(batch[i] for i in np.flatnonzero(result.admitted))
+        return result
+
+    def truncate(self, count: int) -> None:
+        """Forget every entry from position `count` on."""
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        self._core.truncate(count)
+        del self._texts[count:]
+
+    def _query(self, text: str) -> str:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        return unicode_pretokenize(text) if self._mode == 1 else text
+
+    def most_similar(self, text: str, k: int = 10) -> list[tuple[int, float]]:
+        """The k pool entries most similar to `text` as (index, F), best first, ties by lower index."""
+        if not isinstance(k, int) or k < 0:
+            raise ValueError(f"k must be a non-negative int, got {k!r}")
+        return self._core.most_similar(self._query(text), k)
+
+    def scores(self, text: str) -> npt.NDArray[np.float64]:
+        """F of `text` against every pool entry, in pool order."""
+        return self._core.scores(self._query(text))
+
+    def avg_similarity(self, text: str) -> float:
+        """Mean F of `text` over the whole pool (numpy's mean, as the reference computes it)."""
+        scores = self.scores(text)
+        return float(np.mean(scores)) if len(scores) else 0.0
+
+    def stats(self) -> dict[str, int]:
+        """Work counters: candidates, pairs probed in the index, verified by overlap, scored by LCS."""
+        return self._core.stats()
