@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -89,6 +91,14 @@ struct PyPool {
   std::mutex mutex;
   PyPool(double threshold, int mode, int threads) : pool(threshold, to_mode(mode), threads) {}
 };
+
+// Bounds objects for the test helpers, one per threshold (called with the GIL held).
+const detail::LengthBounds& bounds_for(double threshold) {
+  static std::map<double, std::unique_ptr<detail::LengthBounds>> cache;
+  auto& slot = cache[threshold];
+  if (!slot) slot = std::make_unique<detail::LengthBounds>(threshold);
+  return *slot;
+}
 
 }  // namespace
 
@@ -279,12 +289,12 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("_rouge_f", [](uint64_t lcs, uint64_t m, uint64_t n) { return rouge_f(lcs, m, n); });
   m.def("_min_lcs", [](double t, uint32_t m, uint32_t n) {
-    const detail::LengthBounds bounds(t);
+    const detail::LengthBounds& bounds = bounds_for(t);
     const uint32_t v = bounds.min_lcs(m, n);
     return v == detail::LengthBounds::kNone ? py::object(py::none()) : py::object(py::int_(v));
   });
   m.def("_bounds", [](double t, uint32_t n) {
-    const detail::LengthBounds bounds(t);
+    const detail::LengthBounds& bounds = bounds_for(t);
     uint32_t first = 0, last = 0;
     bounds.partner_range(n, first, last);
     const uint32_t overlap = bounds.min_overlap(n);

@@ -36,7 +36,10 @@ def prepare_texts(texts: Sequence[str], tokenizer: str, name: str = "texts") -> 
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"{name}[{index}] must be str, not {type(text).__name__}")
-        out.append(unicode_pretokenize(text))
+        try:
+            out.append(unicode_pretokenize(text))
+        except ValueError as error:
+            raise ValueError(f"{name}[{index}]: {error}") from None
     return out
 
 

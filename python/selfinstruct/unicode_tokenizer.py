@@ -24,6 +24,7 @@ _UNSPACED = (
     "\uf900-\ufaff"  # CJK compatibility ideographs
     "\U00020000-\U0003134f"  # CJK extensions B-G
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN = re.compile(rf"[{_UNSPACED}]|(?:(?![{_UNSPACED}])[^\W_])+")
 
 
@@ -31,6 +32,8 @@ def unicode_tokens(text: str) -> list[str]:
     """Tokens of `text` under the Unicode-aware tokenizer."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
+    if _SURROGATE.search(text):
+        raise ValueError("text is not valid Unicode (it contains a lone surrogate) and cannot be tokenized")
     normalised = unicodedata.normalize("NFKC", text).casefold()
     return _TOKEN.findall(normalised)
 

@@ -1,0 +1,123 @@
+"""Pool admission equals the one-at-a-time rouge-score loop, for any thread count and batch size."""
+from __future__ import annotations
+
+import random
+import threading
+import _thread
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import selfinstruct as si
+
+from reference import reference_admission
+
+VOCAB = [f"w{i}" for i in range(30)] + ["Write", "a", "poem", "about", "the", "sea", "café", "中文"]
+
+
+def near_duplicate_stream(rng: random.Random, count: int, bases: int = 12, max_len: int = 18) -> list[str]:
+    """Texts in bursts of small edits of a few bases, like a small LLM repeating itself."""
+    roots = [[rng.choice(VOCAB) for _ in range(rng.randint(0, max_len))] for _ in range(bases)]
+    out = []
+    for _ in range(count):
+        words = list(rng.choice(roots))
+        for _ in range(rng.randint(0, 3)):
+            action = rng.random()
+            if words and action < 0.4:
+                words[rng.randrange(len(words))] = rng.choice(VOCAB)
+            elif action < 0.7:
+                words.insert(rng.randint(0, len(words)), rng.choice(VOCAB))
+            elif words:
+                del words[rng.randrange(len(words))]
+        out.append(" ".join(words))
+    return out
+
+
+def decisions_of(result: si.AdmitResult):
+    return [(d.admitted, d.index if d.admitted else d.best_index, d.best_score) for d in result]
+
+
+@given(st.randoms(use_true_random=False), st.sampled_from([0.7, 0.5, 0.0, 0.9, 1.0]))
+def test_admit_equals_reference_loop(reference_scorer, rng, threshold):
+    seeds = near_duplicate_stream(rng, rng.randint(0, 5))
+    stream = near_duplicate_stream(rng, 60)
+    expected = reference_admission(reference_scorer, stream, threshold, seeds)
+    pool = si.Pool(seeds, threshold=threshold, threads=rng.choice([1, 2, 3]))
+    assert decisions_of(pool.admit(stream)) == expected
+
+
+def test_long_texts_admission(reference_scorer):
+    rng = random.Random(7)
+    stream = near_duplicate_stream(rng, 40, bases=5, max_len=150)
+    expected = reference_admission(reference_scorer, stream)
+    assert decisions_of(si.Pool().admit(stream)) == expected
+
+
+def test_invariant_to_threads_and_batches():
+    rng = random.Random(11)
+    stream = near_duplicate_stream(rng, 5000, bases=300)
+    reference = si.Pool(threads=1)
+    expected = decisions_of(reference.admit(stream))
+    for threads in (2, 4):
+        for batch in (1, 7, 1000, 5000):
+            pool = si.Pool(threads=threads)
+            got = []
+            for start in range(0, len(stream), batch):
+                got.extend(decisions_of(pool.admit(stream[start : start + batch])))
+            assert got == expected, (threads, batch)
+            assert pool.texts == reference.texts
+
+
+def test_large_stream_crosses_chunks_and_rebuilds():
+    # > 16384 candidates: several chunks, and the token ranks are rebuilt as the pool grows.
+    rng = random.Random(5)
+    stream = near_duplicate_stream(rng, 40_000, bases=4000, max_len=12)
+    one = si.Pool(threads=1)
+    all_at_once = decisions_of(one.admit(stream))
+    two = si.Pool(threads=2)
+    pieces = []
+    for start in range(0, len(stream), 333):
+        pieces.extend(decisions_of(two.admit(stream[start : start + 333])))
+    assert pieces == all_at_once
+    assert one.stats()["index_builds"] >= 2
+
+
+def test_seeds_and_pool_access():
+    pool = si.Pool(["Write a poem about the sea"], threshold=0.7)
+    result = pool.admit(["write a poem about the sea!", "Tell me a joke about cats"])
+    assert [d.admitted for d in result] == [False, True]
+    assert result[0].best_index == 0 and result[0].best_score == 1.0
+    assert result[1].index == 1 and result[1].best_score is None
+    assert len(pool) == 2 and pool[1] == "Tell me a joke about cats"
+    assert pool.most_similar("a poem about the sea", k=1)[0][0] == 0
+    assert pool.scores("Tell me a joke").shape == (2,)
+    assert 0 < pool.avg_similarity("a poem") < 1
+    pool.truncate(1)
+    assert len(pool) == 1 and pool.admit(["Tell me a joke about cats"]).num_admitted == 1
+
+
+def test_most_similar_matches_top_k():
+    rng = random.Random(2)
+    texts = near_duplicate_stream(rng, 200, bases=50)
+    pool = si.Pool(texts=texts)
+    query = texts[17]
+    assert pool.most_similar(query, k=10) == si.top_k([query], texts, k=10)[0]
+
+
+def test_ctrl_c_rolls_back_and_raises():
+    rng = random.Random(9)
+    stream = [" ".join(rng.choice(VOCAB) for _ in range(8)) + f" u{i}" for i in range(400_000)]
+    pool = si.Pool(["seed one two three"], threads=2)
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    timer.start()
+    try:
+        pool.admit(stream)
+    except KeyboardInterrupt:
+        assert len(pool) == 1
+        assert pool.admit(["a fresh candidate text"]).num_admitted == 1
+    else:
+        timer.cancel()
+        pytest.skip("the admission finished before the interrupt arrived")
+    finally:
+        timer.join()
