@@ -74,7 +74,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
       detail::ProbeScratch& mine = scratch[static_cast<size_t>(worker)];
       for (size_t c = begin; c < end; ++c) {
-        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, 0, false, mine);
+        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, false, mine);
         out[first + c].best_index = match.index;
         out[first + c].best_score = match.index < 0 ? 0.0 : match.score;
       }
@@ -85,7 +85,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   for (size_t c = 0; c < chunk.size(); ++c) {
     Decision& decision = out[first + c];
     if (size() > before) {
-      const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, true, serial);
+      const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, true, serial);
       if (match.index >= 0 && (decision.best_index < 0 || match.score > decision.best_score)) {
         decision.best_index = match.index;
         decision.best_score = match.score;
@@ -94,9 +94,10 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     if (decision.best_index < 0) {
       decision.index = static_cast<int64_t>(size());
       sequences_.append(chunk.data(c), chunk.length(c));
-      index_->add_next(sequences_);
+      index_->add_next(sequences_, true);
     }
   }
+  index_->commit_staged(sequences_);
   stats_.candidates += chunk.size();
   for (const auto& mine : scratch) {
     stats_.pairs_probed += mine.probed;

@@ -7,9 +7,31 @@
 
 namespace selfinstruct::detail {
 namespace {
-constexpr uint32_t kDead = UINT32_MAX;
 constexpr size_t kFirstRebuild = 1024;
 constexpr size_t kRebuildGrowth = 4;
+// Entries whose 2-prefix is longer than this are indexed by single elements (pairs grow
+// quadratically with the prefix).
+constexpr uint32_t kMaxPairPrefix = 20;
+
+enum Signature : uint64_t { kPair = 1, kSingle = 2, kSingleOfPaired = 3 };
+
+inline uint64_t mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x;
+}
+inline uint64_t single_key(Signature kind, uint64_t element) { return mix(element * 4 + kind); }
+// Pair signatures carry the entry length, so a probe only visits lengths that can match.
+#ifndef SELFINSTRUCT_LENGTH_BUCKET
+#define SELFINSTRUCT_LENGTH_BUCKET 3
+#endif
+constexpr uint32_t kLengthBucket = SELFINSTRUCT_LENGTH_BUCKET;
+inline uint64_t pair_key(uint64_t first, uint64_t second, uint32_t length) {
+  return mix(mix(mix(first * 4 + kPair) ^ second) + length / kLengthBucket);
+}
 
 // Size of the intersection of two sorted key lists, stopping once `need` is out of reach.
 uint32_t overlap(const uint64_t* a, uint32_t n, const uint64_t* b, uint32_t m, uint32_t need) {
@@ -49,7 +71,9 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   rank_.assign(vocabulary_size, 0);
   for (uint32_t position = 0; position < vocabulary_size; ++position) rank_[order[position]] = 0x80000000u + position;
 
-  postings_.clear();
+  table_.clear();
+  staged_table_.clear();
+  sketches_.clear();
   elements_.clear();
   indexed_ = 0;
   for (size_t i = 0; i < entries.size(); ++i) add_next(entries);
@@ -66,78 +90,149 @@ void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, std::vector<ui
   }
 }
 
-uint32_t PrefixIndex::prefix_length(uint32_t n) const {
-  const uint32_t need = bounds_.min_overlap(n);
-  return need == LengthBounds::kNone || need > n ? 0 : n - need + 1;
+PrefixIndex::Layout PrefixIndex::layout(uint32_t length) const {
+  Layout out;
+  const uint32_t alpha = bounds_.min_overlap(length);
+  if (alpha == LengthBounds::kNone || alpha > length) return out;
+  out.single_prefix = length - alpha + 1;
+  if (alpha >= 2 && length - alpha + 2 <= kMaxPairPrefix) out.pair_prefix = length - alpha + 2;
+  return out;
 }
 
-void PrefixIndex::add_next(const TokenSequences& entries) {
+// Entries: pair-indexed ones publish their 2-prefix pairs (with their length) and, for long or
+// overlap-1 candidates, their 1-prefix as kSingleOfPaired; the others their 1-prefix as kSingle.
+template <typename Visit>
+void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
+  const bool paired = shape.pair_prefix > 0;
+  for (uint32_t b = 1; paired && b < shape.pair_prefix; ++b) {
+    for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b], length), b);
+  }
+  for (uint32_t i = 0; i < shape.single_prefix; ++i) visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i]), i);
+}
+
+uint64_t PrefixIndex::sketch_of(const uint64_t* keys, uint32_t n) {
+  uint64_t bits = 0;
+  for (uint32_t k = 0; k < n; ++k) bits |= uint64_t{1} << (mix(keys[k]) & 63);
+  return bits;
+}
+
+void PrefixIndex::add_next(const TokenSequences& entries, bool staged) {
   const size_t entry = indexed_;
   const uint32_t m = entries.length(entry);
-  std::vector<uint64_t> keys;
-  elements_of(entries.data(entry), m, keys);
-  elements_.insert(elements_.end(), keys.begin(), keys.end());
-  const uint32_t prefix = prefix_length(m);
-  for (uint32_t j = 0; j < prefix; ++j) {
-    postings_[keys[j]].push_back(Posting{static_cast<uint32_t>(entry), m, j});
+  const size_t start = elements_.size();
+  elements_.resize(start + m);
+  uint64_t* keys = elements_.data() + start;
+  elements_of(entries.data(entry), m, scratch_keys_);
+  std::copy(scratch_keys_.begin(), scratch_keys_.end(), keys);
+  sketches_.push_back(sketch_of(keys, m));
+  if (!staged) {
+    commit_staged(entries);
+  } else if (staged_table_.postings() == 0) {
+    staged_from_ = entry;
   }
+  SignatureTable& table = staged ? staged_table_ : table_;
+  for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t position) {
+    table.push(key, static_cast<uint32_t>(entry), m, position);
+  });
   ++indexed_;
 }
 
+void PrefixIndex::commit_staged(const TokenSequences& entries) {
+  if (staged_table_.postings() == 0) return;
+  for (size_t entry = staged_from_; entry < indexed_; ++entry) {
+    const uint32_t m = entries.length(entry);
+    for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
+      table_.push(key, static_cast<uint32_t>(entry), m, position);
+    });
+  }
+  staged_table_.clear();
+}
+
 void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
+  commit_staged(entries);
   while (indexed_ > count) {
     const size_t entry = indexed_ - 1;
+    const uint32_t m = entries.length(entry);
     const uint64_t* keys = elements_.data() + entries.offset(entry);
-    const uint32_t prefix = prefix_length(entries.length(entry));
-    for (uint32_t j = 0; j < prefix; ++j) {
-      auto found = postings_.find(keys[j]);
-      found->second.pop_back();
-      if (found->second.empty()) postings_.erase(found);
-    }
+    for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t) { table_.pop(key); });
     elements_.resize(entries.offset(entry));
+    sketches_.pop_back();
     --indexed_;
   }
 }
 
-Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t first_entry,
-                         bool tail_only, ProbeScratch& scratch) const {
+Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, bool staged,
+                         ProbeScratch& scratch) const {
   Match best;
   const LengthBounds::QueryBounds& bounds = bounds_.for_length(n, scratch.bounds);
-  if (bounds.overlap == LengthBounds::kNone || bounds.overlap > n) return best;
-  const uint32_t prefix = n - bounds.overlap + 1;
+  const Layout shape = layout(n);
+  if (shape.single_prefix == 0) return best;
   elements_of(tokens, n, scratch.elements);
-  if (scratch.count.size() < indexed_) scratch.count.resize(indexed_, 0);
+  if (scratch.stamp.size() < indexed_) scratch.stamp.resize(indexed_, 0);
+  if (++scratch.epoch == 0) {
+    std::fill(scratch.stamp.begin(), scratch.stamp.end(), 0);
+    scratch.epoch = 1;
+  }
   const uint64_t* keys = scratch.elements.data();
+  const uint64_t sketch = sketch_of(keys, n);
+  const SignatureTable& table = staged ? staged_table_ : table_;
 
-  for (uint32_t i = 0; i < prefix; ++i) {
-    const auto found = postings_.find(keys[i]);
-    if (found == postings_.end()) continue;
-    const std::vector<Posting>& list = found->second;
-    auto visit = [&](const Posting& posting) {
-      if (!bounds.admissible(posting.length)) return;
-      uint32_t& count = scratch.count[posting.entry];
-      if (count == kDead) return;
-      if (count == 0) scratch.touched.push_back(posting.entry);
-      // Positional bound: everything shared before this element was already counted, and at
-      // most min(remaining in either list) more can follow.
-      const uint32_t remaining = std::min(n - 1 - i, posting.length - 1 - posting.position);
-      count = count + 1 + remaining < bounds.need(posting.length) ? kDead : count + 1;
-    };
-    if (tail_only) {
-      size_t k = list.size();
-      while (k > 0 && list[k - 1].entry >= first_entry) visit(list[--k]);
-      scratch.probed += list.size() - k;
-    } else {
-      for (const Posting& posting : list) visit(posting);
-      scratch.probed += list.size();
+  // Queues every entry of the list of `key` that may pass; `position` is the candidate side's
+  // (last) element position, `slack` 1 for pairs (2-prefix) and 0 for singles (1-prefix).
+  // Collect every signature first, then resolve them in passes so their cache misses overlap.
+  auto& lookups = scratch.lookups;
+  lookups.clear();
+  const bool paired = shape.pair_prefix > 0;
+  if (paired) {
+    // Pair-indexed partners, one length at a time: only pairs inside the pair-specific 2-prefix.
+    // Lengths share a signature within a bucket; a bucket's pairs reach as far as its
+    // loosest (smallest-need) pair-indexed length allows.
+    for (uint32_t m = bounds.first; m <= bounds.last;) {
+      const uint32_t bucket_end = std::min(bounds.last, (m / kLengthBucket + 1) * kLengthBucket - 1);
+      uint32_t last_b = 0;
+      for (; m <= bucket_end; ++m) {
+        if (layout(m).pair_prefix == 0) continue;
+        last_b = std::max(last_b, std::min(shape.pair_prefix - 1, n + 1 - bounds.need(m)));
+      }
+      for (uint32_t b = 1; b <= last_b; ++b) {
+        for (uint32_t a = 0; a < b; ++a) lookups.push_back({pair_key(keys[a], keys[b], bucket_end), b, 1, 0});
+      }
     }
+  }
+  for (uint32_t i = 0; i < shape.single_prefix; ++i) {
+    lookups.push_back({single_key(kSingle, keys[i]), i, 0, 0});
+    if (!paired) lookups.push_back({single_key(kSingleOfPaired, keys[i]), i, 0, 0});
+  }
+  for (const Lookup& lookup : lookups) table.prefetch_slot(lookup.key);
+  for (Lookup& lookup : lookups) {
+    lookup.head = table.head(lookup.key);
+    table.prefetch_list(lookup.head);
+  }
+  for (const Lookup& lookup : lookups) {
+    if (lookup.head == SignatureTable::kEnd) continue;
+    table.scan(lookup.head, [&](const Posting& posting) {
+      ++scratch.probed;
+      if (!bounds.admissible(posting.length)) return true;
+      // The first one (or two) shared elements of a pair reaching overlap `need` lie in both
+      // sides' pair-specific prefixes; a hit outside them is not such a first hit.
+      const uint32_t need = bounds.need(posting.length);
+      if (lookup.position + need > n + lookup.slack || posting.position + need > posting.length + lookup.slack) {
+        return true;
+      }
+      if (scratch.stamp[posting.entry] == scratch.epoch) return true;
+      const uint64_t other = sketches_[posting.entry];
+      if (static_cast<uint32_t>(__builtin_popcountll(sketch & ~other)) + need > n ||
+          static_cast<uint32_t>(__builtin_popcountll(other & ~sketch)) + need > posting.length) {
+        return true;
+      }
+      scratch.stamp[posting.entry] = scratch.epoch;
+      scratch.touched.push_back(posting.entry);
+      return true;
+    });
   }
 
   bool pattern_ready = false;
   for (const uint32_t entry : scratch.touched) {
-    const uint32_t count = scratch.count[entry];
-    scratch.count[entry] = 0;
-    if (count == kDead) continue;
     const uint32_t m = entries.length(entry);
     const uint32_t need = bounds.need(m);
     ++scratch.verified;

@@ -1,30 +1,40 @@
-// Inverted index over the rarest tokens of each pool entry (prefix filtering), with positional
-// and multiset-overlap bounds, used to find every pool entry that may score above the threshold.
+// Candidate generation for pool admission by prefix filtering over rarity-ordered token
+// multisets. Exact: every pool entry that can score above the threshold is returned for
+// verification, because a pair with token overlap >= o shares
+//   - one element within the first (len - o + 1) elements of each side (1-prefix), and
+//   - two elements within the first (len - o + 2) elements of each side (2-prefix, o >= 2).
+// Short entries are indexed by element pairs of their 2-prefix (far more selective than single
+// tokens); long entries, and entries that may match with overlap 1, by single elements.
 #pragma once
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "selfinstruct/corpus.hpp"
 #include "selfinstruct/detail/length_bounds.hpp"
+#include "selfinstruct/detail/signature_table.hpp"
 #include "selfinstruct/lcs.hpp"
 
 namespace selfinstruct::detail {
-
-struct Posting {
-  uint32_t entry;
-  uint32_t length;    // the entry's token count
-  uint32_t position;  // where this element sits in the entry's ordered elements
-};
 
 struct Match {
   double score = -1.0;
   int64_t index = -1;
 };
 
+// One signature a probe looks up: where its (last) element sits in the candidate, the prefix
+// slack (1 for pairs, 0 for singles), and the list head once resolved.
+struct Lookup {
+  uint64_t key;
+  uint32_t position;
+  uint32_t slack;
+  uint32_t head;
+};
+
 // Per-thread working memory for probes.
 struct ProbeScratch {
-  std::vector<uint32_t> count;  // prefix matches per entry, or kDead once a bound rules it out
+  std::vector<Lookup> lookups;
+  std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued for this probe
+  uint32_t epoch = 0;
   std::vector<uint32_t> touched;
   std::vector<uint64_t> elements;
   LcsPattern pattern;
@@ -43,30 +53,46 @@ class PrefixIndex {
   bool needs_rebuild(size_t entries, size_t incoming) const;
   // Ranks tokens by frequency in the entries plus `sample` (rarest first) and indexes every entry.
   void rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size);
-  // Indexes entry number indexed() of `entries`.
-  void add_next(const TokenSequences& entries);
+  // Indexes entry number indexed() of `entries`. A staged entry goes to a small side table
+  // (cache-resident while a chunk is decided serially) until commit_staged().
+  void add_next(const TokenSequences& entries, bool staged = false);
+  void commit_staged(const TokenSequences& entries);
   // Forgets entries from `count` on (call before truncating `entries`).
   void truncate(const TokenSequences& entries, size_t count);
 
-  // The best entry with F > threshold (highest F, lowest index on ties) among entries with index
-  // >= `first_entry`; `tail_only` walks posting lists from their end (entries added recently).
-  Match probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t first_entry, bool tail_only,
+  // The best entry with F > threshold (highest F, lowest index on ties) among the committed
+  // entries, or among the staged ones.
+  Match probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, bool staged,
               ProbeScratch& scratch) const;
 
  private:
-  // Element keys of a token list, sorted: rank in the high half, occurrence number in the low half,
-  // so a multiset becomes a set and multiset overlap becomes set overlap.
+  // Element keys of a token list, sorted: rank in the high half, occurrence number in the low
+  // half, so a multiset becomes a set and multiset overlap becomes set overlap.
   void elements_of(const uint32_t* tokens, uint32_t n, std::vector<uint64_t>& out) const;
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
     return token < rank_.size() ? rank_[token] : 0x7FFFFFFFu - token;
   }
-  uint32_t prefix_length(uint32_t n) const;
+  // How an entry of this length is indexed and how a candidate of this length probes.
+  struct Layout {
+    uint32_t single_prefix = 0;  // 0: the length cannot match anything
+    uint32_t pair_prefix = 0;    // 0: not indexed by pairs
+  };
+  Layout layout(uint32_t length) const;
+  template <typename Visit>
+  void for_each_signature(const uint64_t* keys, uint32_t length, const Layout& layout, Visit&& visit) const;
 
   LengthBounds bounds_;
   std::vector<uint32_t> rank_;
-  std::vector<uint64_t> elements_;  // every indexed entry's elements, at its token offset
-  std::unordered_map<uint64_t, std::vector<Posting>> postings_;
+  std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
+  // A 64-bit sketch per entry: bit (hash(element) % 64) for each element. Bits set on one side
+  // only each stand for at least one element the other side lacks, which bounds the overlap.
+  static uint64_t sketch_of(const uint64_t* keys, uint32_t n);
+  std::vector<uint64_t> sketches_;
+  std::vector<uint64_t> scratch_keys_;
+  SignatureTable table_;
+  SignatureTable staged_table_;
+  size_t staged_from_ = 0;
   size_t indexed_ = 0;
   size_t built_at_ = 0;
   bool built_ = false;
