@@ -1,0 +1,102 @@
+"""`selfinstruct dedup`: formats, seeds, rejects, errors that name file and line, nothing half-written."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from selfinstruct.cli import main
+from selfinstruct.dedup import dedup_file
+
+ROWS = ["Write a poem about the sea", "write a poem about the sea!", "Tell me a joke", "Summarize this article in three lines"]
+
+
+def write_jsonl(path, rows, field="instruction"):
+    path.write_text("".join(json.dumps({field: row, "id": i}) + "\n" for i, row in enumerate(rows)), encoding="utf-8")
+    return path
+
+
+def test_jsonl_keeps_order_and_writes_rejects(tmp_path, capsys):
+    source = write_jsonl(tmp_path / "in.jsonl", ROWS)
+    assert main(["dedup", str(source), "--no-progress"]) == 0
+    kept = [json.loads(line) for line in (tmp_path / "in.dedup.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in kept] == [0, 2, 3]  # whole records, input order
+    rejects = [json.loads(line) for line in (tmp_path / "in.dedup.rejects.jsonl").read_text().splitlines()]
+    assert rejects == [
+        {
+            "line": 2,
+            "index": 1,
+            "instruction": ROWS[1],
+            "most_similar": ROWS[0],
+            "most_similar_source": "input",
+            "score": 1.0,
+        }
+    ]
+    out = capsys.readouterr().out
+    assert "kept 3 of 4 (1 rejected)" in out and "pairs scored" in out and " s (" in out
+
+
+def test_json_list_and_text_formats(tmp_path):
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"text": row} for row in ROWS]), encoding="utf-8")
+    summary = dedup_file(source, field="text", progress=False)
+    assert json.loads(summary.output.read_text()) == [{"text": ROWS[i]} for i in (0, 2, 3)]
+    text = tmp_path / "in.txt"
+    text.write_text("\n".join(ROWS) + "\n\n", encoding="utf-8")
+    summary = dedup_file(text, tmp_path / "out.txt", progress=False)
+    assert (tmp_path / "out.txt").read_text().splitlines() == [ROWS[0], ROWS[2], ROWS[3]]
+    assert summary.rejects == tmp_path / "out.rejects.jsonl"
+
+
+def test_seeds_join_the_pool_but_are_not_written(tmp_path):
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", ["Tell me a joke please"])
+    source = write_jsonl(tmp_path / "in.jsonl", ROWS)
+    summary = dedup_file(source, seeds_path=seeds, progress=False)
+    assert (summary.kept, summary.rejected, summary.seeds) == (2, 2, 1)
+    rejects = [json.loads(line) for line in summary.rejects.read_text().splitlines()]
+    assert rejects[1]["most_similar"] == "Tell me a joke please" and rejects[1]["most_similar_source"] == "seed"
+
+
+def test_threshold_and_tokenizer_options(tmp_path):
+    source = write_jsonl(tmp_path / "zh.jsonl", ["我喜欢猫和狗", "我喜欢猫和鸟"])
+    assert dedup_file(source, progress=False).kept == 2  # the reference tokenizer sees no tokens
+    assert dedup_file(source, tokenizer="unicode", progress=False).kept == 1
+    assert dedup_file(write_jsonl(tmp_path / "t.jsonl", ROWS), threshold=1.0, progress=False).kept == 4
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"instruction": "ok"}\n{"instruction": oops}\n', r"in\.jsonl:2: malformed JSON"),
+        ('{"instruction": "ok"}\n\n{"other": 1}\n', r"in\.jsonl:3: missing field 'instruction'"),
+        ('{"instruction": 5}\n', r"in\.jsonl:1: field 'instruction' is int"),
+        ('["a list"]\n', r"in\.jsonl:1: expected a JSON object"),
+    ],
+)
+def test_bad_input_names_file_and_line_and_writes_nothing(tmp_path, capsys, content, message):
+    source = tmp_path / "in.jsonl"
+    source.write_text(content, encoding="utf-8")
+    assert main(["dedup", str(source), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert pytest.importorskip("re").search(message, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_missing_input_file(tmp_path, capsys):
+    assert main(["dedup", str(tmp_path / "absent.jsonl")]) == 2
+    assert "absent.jsonl" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", ROWS)
+    result = subprocess.run(
+        [sys.executable, "-m", "selfinstruct", "dedup", str(source), "--threads", "1", "--threshold", "0.5"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "kept" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "selfinstruct", "dedup", str(source), "--threshold", "2"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "threshold" in bad.stderr
