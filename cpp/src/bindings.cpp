@@ -144,7 +144,8 @@ PYBIND11_MODULE(_core, m) {
           tokenize_pair(q, c, tokenizer, threads, corpus);
           const size_t step = rows_per_slice(c.views.size());
           for (size_t row = 0; row < q.views.size(); row += step) {
-            score_matrix(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices, threads, data);
+            score_matrix(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices,
+                         corpus.vocabulary.size(), threads, data);
             check_signals();
           }
         }
@@ -167,8 +168,8 @@ PYBIND11_MODULE(_core, m) {
           tokenize_pair(q, c, tokenizer, threads, corpus);
           const size_t step = rows_per_slice(c.views.size());
           for (size_t row = 0; row < q.views.size(); row += step) {
-            best_matches(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices, threads,
-                         score_data, index_data);
+            best_matches(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices,
+                         corpus.vocabulary.size(), threads, score_data, index_data);
             check_signals();
           }
         }

@@ -127,7 +127,7 @@ void Pool::scores(std::string_view text, double* out) const {
   TokenSequences query;
   const std::vector<uint32_t> ids = query_tokens(text);
   query.append(ids.data(), ids.size());
-  score_matrix(query, 0, 1, sequences_, 1, out);
+  score_matrix(query, 0, 1, sequences_, vocabulary_.size(), 1, out);
 }
 
 }  // namespace selfinstruct

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "selfinstruct/detail/dense_masks.hpp"
 #include "selfinstruct/detail/parallel.hpp"
 #include "selfinstruct/lcs.hpp"
 #include "selfinstruct/score.hpp"
@@ -9,41 +10,70 @@
 namespace selfinstruct {
 
 void score_matrix(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
-                  int threads, double* out) {
+                  size_t vocabulary_size, int threads, double* out) {
   const size_t width = choices.size();
   detail::parallel_for(row_end - row_begin, threads, 1, [&](size_t begin, size_t end, int) {
+    detail::DenseMasks dense(vocabulary_size);
     LcsPattern pattern;
     for (size_t row = row_begin + begin; row < row_begin + end; ++row) {
       const uint32_t n = queries.length(row);
-      pattern.assign(queries.data(row), n);
+      const uint32_t* query = queries.data(row);
       double* scores = out + row * width;
-      for (size_t c = 0; c < width; ++c) {
-        const uint32_t m = choices.length(c);
-        scores[c] = rouge_f(pattern.lcs(choices.data(c), m), m, n);
+      if (n > detail::DenseMasks::kMaxQuery) {
+        pattern.assign(query, n);
+        for (size_t c = 0; c < width; ++c) {
+          const uint32_t m = choices.length(c);
+          scores[c] = rouge_f(pattern.lcs(choices.data(c), m), m, n);
+        }
+        continue;
       }
+      dense.set(query, n);
+      size_t c = 0;
+      for (; c + 4 <= width; c += 4) {
+        const uint32_t* texts[4] = {choices.data(c), choices.data(c + 1), choices.data(c + 2), choices.data(c + 3)};
+        const uint32_t lengths[4] = {choices.length(c), choices.length(c + 1), choices.length(c + 2),
+                                     choices.length(c + 3)};
+        uint32_t lcs[4];
+        dense.lcs4(texts, lengths, lcs);
+        for (int k = 0; k < 4; ++k) scores[c + k] = rouge_f(lcs[k], lengths[k], n);
+      }
+      for (; c < width; ++c) {
+        const uint32_t m = choices.length(c);
+        scores[c] = rouge_f(dense.lcs(choices.data(c), m), m, n);
+      }
+      dense.clear(query, n);
     }
   });
 }
 
 void best_matches(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
-                  int threads, double* best_score, int64_t* best_index) {
+                  size_t vocabulary_size, int threads, double* best_score, int64_t* best_index) {
   detail::parallel_for(row_end - row_begin, threads, 1, [&](size_t begin, size_t end, int) {
+    detail::DenseMasks dense(vocabulary_size);
     LcsPattern pattern;
     for (size_t row = row_begin + begin; row < row_begin + end; ++row) {
       const uint32_t n = queries.length(row);
-      pattern.assign(queries.data(row), n);
+      const uint32_t* query = queries.data(row);
+      const bool short_query = n <= detail::DenseMasks::kMaxQuery;
+      if (short_query) {
+        dense.set(query, n);
+      } else {
+        pattern.assign(query, n);
+      }
       double best = -1.0;
       int64_t index = -1;
       for (size_t c = 0; c < choices.size(); ++c) {
         const uint32_t m = choices.length(c);
         // Length bound: even a full match of the shorter list cannot beat the best so far.
         if (rouge_f(std::min(m, n), m, n) <= best) continue;
-        const double score = rouge_f(pattern.lcs(choices.data(c), m), m, n);
+        const uint32_t lcs = short_query ? dense.lcs(choices.data(c), m) : pattern.lcs(choices.data(c), m);
+        const double score = rouge_f(lcs, m, n);
         if (score > best) {
           best = score;
           index = static_cast<int64_t>(c);
         }
       }
+      if (short_query) dense.clear(query, n);
       best_score[row] = index < 0 ? 0.0 : best;
       best_index[row] = index;
     }

@@ -11,13 +11,14 @@ namespace selfinstruct {
 using ScoredIndex = std::pair<int64_t, double>;
 
 // out[q * choices.size() + c] = F(queries[q], choices[c]) for q in [row_begin, row_end).
+// `vocabulary_size` bounds the token ids of the choices (queries may hold larger, unmatched ids).
 void score_matrix(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
-                  int threads, double* out);
+                  size_t vocabulary_size, int threads, double* out);
 
 // For each query in [row_begin, row_end): the highest F over the choices and the first index
 // reaching it (-1 when there are no choices).
 void best_matches(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
-                  int threads, double* best_score, int64_t* best_index);
+                  size_t vocabulary_size, int threads, double* best_score, int64_t* best_index);
 
 // The k highest-scoring choices of one query, by score descending then index ascending.
 std::vector<ScoredIndex> top_k(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t k);
