@@ -43,6 +43,16 @@ def test_pool_bad_input(tokenizer):
         pool.add([None])
     with pytest.raises(TypeError):
         pool.most_similar(3)
+    with pytest.raises(TypeError):
+        pool.scores(None)
+    with pytest.raises(TypeError):
+        pool.avg_similarity(b"bytes")
+    with pytest.raises(ValueError, match="surrogate"):
+        pool.most_similar("\ud800")
+    with pytest.raises(TypeError, match="single str"):
+        pool.admit("a string, not a list")
+    with pytest.raises(ValueError, match="count"):
+        pool.truncate(-1)
     assert len(pool) == 1  # nothing was admitted by the failed calls
 
 

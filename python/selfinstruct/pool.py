@@ -13,6 +13,12 @@ from .rouge import _threads, prepare_texts, tokenizer_mode
 from .unicode_tokenizer import unicode_pretokenize
 
 
+def _as_list(texts: Iterable[str], name: str) -> list[str]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{name} must be an iterable of str, not a single {type(texts).__name__}")
+    return texts if isinstance(texts, list) else list(texts)
+
+
 @dataclass(frozen=True)
 class Decision:
     """What happened to one candidate.
@@ -84,7 +90,7 @@ class Pool:
         self.tokenizer = tokenizer
         self._core = _core.Pool(float(threshold), self._mode, _threads(threads))
         self._texts: list[str] = []
-        self.add(texts if not isinstance(texts, str) else [texts])
+        self.add(texts)
 
     @property
     def threshold(self) -> float:
@@ -111,13 +117,13 @@ class Pool:
 
     def add(self, texts: Iterable[str]) -> None:
         """Append texts without any similarity check (seed tasks, or a pool saved earlier)."""
-        batch = list(texts) if not isinstance(texts, list) else texts
+        batch = _as_list(texts, "texts")
         self._core.add(prepare_texts(batch, self.tokenizer))
         self._texts.extend(batch)
 
     def admit(self, candidates: Iterable[str]) -> AdmitResult:
         """Decide each candidate in order; admitted ones join the pool. See the class docs."""
-        batch = list(candidates) if not isinstance(candidates, list) else candidates
+        batch = _as_list(candidates, "candidates")
         index, best_index, best_score = self._core.admit(prepare_texts(batch, self.tokenizer, "candidates"))
         result = AdmitResult(index, best_index, best_score)
         self._texts.extend(batch[i] for i in np.flatnonzero(result.admitted))
