@@ -47,11 +47,13 @@ def test_admit_equals_reference_loop(reference_scorer, rng, threshold):
     assert decisions_of(pool.admit(stream)) == expected
 
 
-def test_long_texts_admission(reference_scorer):
+@pytest.mark.parametrize("threshold", [0.3, 0.7, 0.95])
+def test_long_texts_admission(reference_scorer, threshold):
+    # Lengths on both sides of the pair-indexed / single-indexed boundary and of 64 and 128 tokens.
     rng = random.Random(7)
     stream = near_duplicate_stream(rng, 40, bases=5, max_len=150)
-    expected = reference_admission(reference_scorer, stream)
-    assert decisions_of(si.Pool().admit(stream)) == expected
+    expected = reference_admission(reference_scorer, stream, threshold)
+    assert decisions_of(si.Pool(threshold=threshold).admit(stream)) == expected
 
 
 def test_invariant_to_threads_and_batches():

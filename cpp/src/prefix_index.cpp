@@ -90,7 +90,16 @@ void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, std::vector<ui
   }
 }
 
+PrefixIndex::PrefixIndex(double threshold) : bounds_(threshold) {
+  layouts_.reserve(kCachedLayouts);
+  for (uint32_t length = 0; length < kCachedLayouts; ++length) layouts_.push_back(compute_layout(length));
+}
+
 PrefixIndex::Layout PrefixIndex::layout(uint32_t length) const {
+  return length < layouts_.size() ? layouts_[length] : compute_layout(length);
+}
+
+PrefixIndex::Layout PrefixIndex::compute_layout(uint32_t length) const {
   Layout out;
   const uint32_t alpha = bounds_.min_overlap(length);
   if (alpha == LengthBounds::kNone || alpha > length) return out;

@@ -44,7 +44,7 @@ struct ProbeScratch {
 
 class PrefixIndex {
  public:
-  explicit PrefixIndex(double threshold) : bounds_(threshold) {}
+  explicit PrefixIndex(double threshold);
   const LengthBounds& bounds() const { return bounds_; }
   size_t indexed() const { return indexed_; }
   bool built() const { return built_; }
@@ -79,6 +79,9 @@ class PrefixIndex {
     uint32_t pair_prefix = 0;    // 0: not indexed by pairs
   };
   Layout layout(uint32_t length) const;
+  Layout compute_layout(uint32_t length) const;
+  static constexpr uint32_t kCachedLayouts = 1024;
+  std::vector<Layout> layouts_;
   template <typename Visit>
   void for_each_signature(const uint64_t* keys, uint32_t length, const Layout& layout, Visit&& visit) const;
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 namespace selfinstruct::detail {
@@ -68,6 +69,8 @@ class SignatureTable {
     uint32_t block = heads_[slot];
     if (block == kEnd || arena_[block + kCount] == arena_[block + kCapacity]) {
       const uint32_t capacity = block == kEnd ? 1 : std::min<uint32_t>(2 * arena_[block + kCapacity], 4096);
+      const size_t needed = arena_.size() + kHeader + 3 * static_cast<size_t>(capacity);
+      if (needed >= kEnd) throw std::length_error("the pool index is full (2^32 posting slots)");
       const auto fresh = static_cast<uint32_t>(arena_.size());
       arena_.resize(arena_.size() + kHeader + 3 * static_cast<size_t>(capacity), 0);
       arena_[fresh + kNext] = block;
