@@ -123,3 +123,13 @@ def test_ctrl_c_rolls_back_and_raises():
         pytest.skip("the admission finished before the interrupt arrived")
     finally:
         timer.join()
+
+
+@given(st.randoms(use_true_random=False), st.sampled_from([0.6, 0.7, 0.8]))
+def test_admission_across_the_pair_index_boundary(reference_scorer, rng, threshold):
+    # Entries of 25-50 tokens straddle the length where the index switches from element pairs to
+    # single elements; candidates of both kinds must find partners of both kinds.
+    stream = near_duplicate_stream(rng, 30, bases=6, max_len=50)
+    stream = [text for text in stream if len(text.split()) >= 20] + near_duplicate_stream(rng, 20, bases=4, max_len=30)
+    expected = reference_admission(reference_scorer, stream, threshold)
+    assert decisions_of(si.Pool(threshold=threshold, threads=2).admit(stream)) == expected
