@@ -80,7 +80,7 @@ class PrefixIndex {
   };
   Layout layout(uint32_t length) const;
   Layout compute_layout(uint32_t length) const;
-  static constexpr uint32_t kCachedLayouts = 1024;
+  static constexpr uint32_t kCachedLayouts = 257;  // as many as LengthBounds caches
   std::vector<Layout> layouts_;
   template <typename Visit>
   void for_each_signature(const uint64_t* keys, uint32_t length, const Layout& layout, Visit&& visit) const;
