@@ -86,6 +86,22 @@ void tokenize_pair(const Utf8Texts& queries, const Utf8Texts& choices, Tokenizer
 // Rows per slice so one slice is about this many pairs: signals are checked between slices.
 size_t rows_per_slice(size_t width) { return std::max<size_t>(1, (size_t{1} << 24) / std::max<size_t>(width, 1)); }
 
+// Tokenizes both lists into one vocabulary, then calls work(corpus, begin, end) over slices of
+// the query rows with the GIL released, checking for Ctrl-C between slices.
+template <typename Work>
+void over_row_slices(const Utf8Texts& queries, const Utf8Texts& choices, int mode, int threads, Work&& work) {
+  const TokenizerMode tokenizer = to_mode(mode);
+  py::gil_scoped_release release;
+  PairCorpus corpus;
+  tokenize_pair(queries, choices, tokenizer, threads, corpus);
+  const size_t rows = queries.views.size();
+  const size_t step = rows_per_slice(choices.views.size());
+  for (size_t row = 0; row < rows; row += step) {
+    work(corpus, row, std::min(rows, row + step));
+    check_signals();
+  }
+}
+
 struct PyPool {
   Pool pool;
   std::mutex mutex;
@@ -134,21 +150,13 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "cdist",
       [](py::handle queries, py::handle choices, int mode, int threads) {
+        threads = detail::resolve_threads(threads);  // 0: all cores
         const Utf8Texts q = utf8_texts(queries, "queries"), c = utf8_texts(choices, "choices");
-        const TokenizerMode tokenizer = to_mode(mode);
         py::array_t<double> out({q.views.size(), c.views.size()});
         double* data = out.mutable_data();
-        {
-          py::gil_scoped_release release;
-          PairCorpus corpus;
-          tokenize_pair(q, c, tokenizer, threads, corpus);
-          const size_t step = rows_per_slice(c.views.size());
-          for (size_t row = 0; row < q.views.size(); row += step) {
-            score_matrix(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices,
-                         corpus.vocabulary.size(), threads, data);
-            check_signals();
-          }
-        }
+        over_row_slices(q, c, mode, threads, [&](const PairCorpus& corpus, size_t begin, size_t end) {
+          score_matrix(corpus.queries, begin, end, corpus.choices, corpus.vocabulary.size(), threads, data);
+        });
         return out;
       },
       py::arg("queries"), py::arg("choices"), py::arg("mode") = 0, py::arg("threads") = 0);
@@ -156,23 +164,16 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "max_scores",
       [](py::handle queries, py::handle choices, int mode, int threads) {
+        threads = detail::resolve_threads(threads);  // 0: all cores
         const Utf8Texts q = utf8_texts(queries, "queries"), c = utf8_texts(choices, "choices");
-        const TokenizerMode tokenizer = to_mode(mode);
         py::array_t<double> scores(q.views.size());
         py::array_t<int64_t> indices(q.views.size());
         double* score_data = scores.mutable_data();
         int64_t* index_data = indices.mutable_data();
-        {
-          py::gil_scoped_release release;
-          PairCorpus corpus;
-          tokenize_pair(q, c, tokenizer, threads, corpus);
-          const size_t step = rows_per_slice(c.views.size());
-          for (size_t row = 0; row < q.views.size(); row += step) {
-            best_matches(corpus.queries, row, std::min(q.views.size(), row + step), corpus.choices,
-                         corpus.vocabulary.size(), threads, score_data, index_data);
-            check_signals();
-          }
-        }
+        over_row_slices(q, c, mode, threads, [&](const PairCorpus& corpus, size_t begin, size_t end) {
+          best_matches(corpus.queries, begin, end, corpus.choices, corpus.vocabulary.size(), threads, score_data,
+                       index_data);
+        });
         return py::make_tuple(scores, indices);
       },
       py::arg("queries"), py::arg("choices"), py::arg("mode") = 0, py::arg("threads") = 0);
@@ -180,19 +181,16 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "top_k",
       [](py::handle queries, py::handle choices, size_t k, int mode, int threads) {
+        threads = detail::resolve_threads(threads);  // 0: all cores
         const Utf8Texts q = utf8_texts(queries, "queries"), c = utf8_texts(choices, "choices");
-        const TokenizerMode tokenizer = to_mode(mode);
         std::vector<std::vector<ScoredIndex>> results(q.views.size());
-        {
-          py::gil_scoped_release release;
-          PairCorpus corpus;
-          tokenize_pair(q, c, tokenizer, threads, corpus);
-          detail::parallel_for(q.views.size(), detail::resolve_threads(threads), 1, [&](size_t begin, size_t end, int) {
-            for (size_t row = begin; row < end; ++row) {
+        over_row_slices(q, c, mode, threads, [&](const PairCorpus& corpus, size_t begin, size_t end) {
+          detail::parallel_for(end - begin, threads, 1, [&](size_t first, size_t last, int) {
+            for (size_t row = begin + first; row < begin + last; ++row) {
               results[row] = top_k(corpus.queries.data(row), corpus.queries.length(row), corpus.choices, k);
             }
           });
-        }
+        });
         return results;
       },
       py::arg("queries"), py::arg("choices"), py::arg("k"), py::arg("mode") = 0, py::arg("threads") = 0);

@@ -9,39 +9,68 @@
 
 namespace selfinstruct {
 
+namespace {
+
+// One query against many texts: the dense kernel for queries of at most 64 tokens, the blocked
+// kernel beyond.
+class QueryLcs {
+ public:
+  explicit QueryLcs(size_t vocabulary_size) : dense_masks_(vocabulary_size) {}
+  ~QueryLcs() { release(); }
+  QueryLcs(const QueryLcs&) = delete;
+  QueryLcs& operator=(const QueryLcs&) = delete;
+
+  void assign(const uint32_t* query, uint32_t n) {
+    release();
+    query_ = query;
+    n_ = n;
+    dense_ = n <= detail::DenseMasks::kMaxQuery;
+    if (dense_) {
+      dense_masks_.set(query, n);
+    } else {
+      pattern_.assign(query, n);
+    }
+  }
+  uint32_t length() const { return n_; }
+  uint32_t lcs(const uint32_t* text, uint32_t m) const { return dense_ ? dense_masks_.lcs(text, m) : pattern_.lcs(text, m); }
+  // F against choices [0, width) into scores, four texts at a time on the dense kernel.
+  void score_all(const TokenSequences& choices, double* scores) const {
+    const size_t width = choices.size();
+    size_t c = 0;
+    for (; dense_ && c + 4 <= width; c += 4) {
+      const uint32_t* texts[4] = {choices.data(c), choices.data(c + 1), choices.data(c + 2), choices.data(c + 3)};
+      const uint32_t lengths[4] = {choices.length(c), choices.length(c + 1), choices.length(c + 2), choices.length(c + 3)};
+      uint32_t lcs4[4];
+      dense_masks_.lcs4(texts, lengths, lcs4);
+      for (int k = 0; k < 4; ++k) scores[c + k] = rouge_f(lcs4[k], lengths[k], n_);
+    }
+    for (; c < width; ++c) {
+      const uint32_t m = choices.length(c);
+      scores[c] = rouge_f(lcs(choices.data(c), m), m, n_);
+    }
+  }
+
+ private:
+  void release() {
+    if (dense_ && query_ != nullptr) dense_masks_.clear(query_, n_);
+    query_ = nullptr;
+  }
+  detail::DenseMasks dense_masks_;
+  LcsPattern pattern_;
+  const uint32_t* query_ = nullptr;
+  uint32_t n_ = 0;
+  bool dense_ = false;
+};
+
+}  // namespace
+
 void score_matrix(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
                   size_t vocabulary_size, int threads, double* out) {
-  const size_t width = choices.size();
   detail::parallel_for(row_end - row_begin, threads, 1, [&](size_t begin, size_t end, int) {
-    detail::DenseMasks dense(vocabulary_size);
-    LcsPattern pattern;
+    QueryLcs query(vocabulary_size);
     for (size_t row = row_begin + begin; row < row_begin + end; ++row) {
-      const uint32_t n = queries.length(row);
-      const uint32_t* query = queries.data(row);
-      double* scores = out + row * width;
-      if (n > detail::DenseMasks::kMaxQuery) {
-        pattern.assign(query, n);
-        for (size_t c = 0; c < width; ++c) {
-          const uint32_t m = choices.length(c);
-          scores[c] = rouge_f(pattern.lcs(choices.data(c), m), m, n);
-        }
-        continue;
-      }
-      dense.set(query, n);
-      size_t c = 0;
-      for (; c + 4 <= width; c += 4) {
-        const uint32_t* texts[4] = {choices.data(c), choices.data(c + 1), choices.data(c + 2), choices.data(c + 3)};
-        const uint32_t lengths[4] = {choices.length(c), choices.length(c + 1), choices.length(c + 2),
-                                     choices.length(c + 3)};
-        uint32_t lcs[4];
-        dense.lcs4(texts, lengths, lcs);
-        for (int k = 0; k < 4; ++k) scores[c + k] = rouge_f(lcs[k], lengths[k], n);
-      }
-      for (; c < width; ++c) {
-        const uint32_t m = choices.length(c);
-        scores[c] = rouge_f(dense.lcs(choices.data(c), m), m, n);
-      }
-      dense.clear(query, n);
+      query.assign(queries.data(row), queries.length(row));
+      query.score_all(choices, out + row * choices.size());
     }
   });
 }
@@ -49,31 +78,22 @@ void score_matrix(const TokenSequences& queries, size_t row_begin, size_t row_en
 void best_matches(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
                   size_t vocabulary_size, int threads, double* best_score, int64_t* best_index) {
   detail::parallel_for(row_end - row_begin, threads, 1, [&](size_t begin, size_t end, int) {
-    detail::DenseMasks dense(vocabulary_size);
-    LcsPattern pattern;
+    QueryLcs query(vocabulary_size);
     for (size_t row = row_begin + begin; row < row_begin + end; ++row) {
       const uint32_t n = queries.length(row);
-      const uint32_t* query = queries.data(row);
-      const bool short_query = n <= detail::DenseMasks::kMaxQuery;
-      if (short_query) {
-        dense.set(query, n);
-      } else {
-        pattern.assign(query, n);
-      }
+      query.assign(queries.data(row), n);
       double best = -1.0;
       int64_t index = -1;
       for (size_t c = 0; c < choices.size(); ++c) {
         const uint32_t m = choices.length(c);
         // Length bound: even a full match of the shorter list cannot beat the best so far.
         if (rouge_f(std::min(m, n), m, n) <= best) continue;
-        const uint32_t lcs = short_query ? dense.lcs(choices.data(c), m) : pattern.lcs(choices.data(c), m);
-        const double score = rouge_f(lcs, m, n);
+        const double score = rouge_f(query.lcs(choices.data(c), m), m, n);
         if (score > best) {
           best = score;
           index = static_cast<int64_t>(c);
         }
       }
-      if (short_query) dense.clear(query, n);
       best_score[row] = index < 0 ? 0.0 : best;
       best_index[row] = index;
     }
