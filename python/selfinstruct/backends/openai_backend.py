@@ -80,6 +80,14 @@ class OpenAIBackend:
         self.stats.record(results, time.perf_counter() - started)
         return results
 
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
+        """Not available: prompts go to /completions as plain text, and the model's chat template
+        lives in the server's tokenizer, which this client cannot see. Always raises BackendError."""
+        raise BackendError(
+            "prompts go to /v1/completions as plain text and the model's chat template stays on the "
+            "server; send completion prompts (the method's way)"
+        )
+
     def _body(self, model: str, prompt: str, params: SamplingParams, index: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,

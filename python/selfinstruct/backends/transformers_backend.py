@@ -157,6 +157,13 @@ class TransformersBackend:
             reason = "stop"
         return Completion(text=text, finish_reason=reason, prompt_tokens=prompt_tokens, completion_tokens=count)
 
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
+        """`messages` in the model's chat template, as prompt text ending where the assistant's reply
+        starts (what `--prompt-style chat` sends through `generate`)."""
+        if self.tokenizer is None:
+            raise BackendError("the transformers backend is closed")
+        return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
     def close(self) -> None:
         """Drop the model (idempotent)."""
         self.model = None

@@ -105,6 +105,19 @@ class VLLMBackend:
             kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
         self._llm: Any = LLM(**kwargs)
 
+    @property
+    def tokenizer(self) -> Any:
+        """The engine's tokenizer (Hugging Face's, wrapped by vLLM)."""
+        if self._llm is None:
+            raise BackendError("the vllm backend is closed")
+        return self._llm.get_tokenizer()
+
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
+        """`messages` in the model's chat template, as prompt text ending where the assistant's reply
+        starts (what `--prompt-style chat` sends through `generate`). A tokenizer without a chat
+        template raises (from transformers)."""
+        return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
         """One `LLM.generate` call for all prompts; `params.n` completions each, in prompt order."""
         import torch

@@ -71,11 +71,13 @@ def chat_formatter(backend: Backend, style: str) -> Optional[ChatFormatter]:
         if tokenizer is not None and getattr(tokenizer, "chat_template", None):
             def apply(messages: list[dict[str, str]]) -> str:
                 return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    name = getattr(backend, "name", type(backend).__name__)
     if apply is None:
-        raise ValueError(
-            f"backend {getattr(backend, 'name', type(backend).__name__)!r} cannot apply a chat template: "
-            f"use --prompt-style completion"
-        )
+        raise ValueError(f"backend {name!r} cannot apply a chat template: use --prompt-style completion")
+    try:  # fail here, before the step does any work, rather than at its first prompt
+        apply([{"role": "user", "content": "Hello."}])
+    except Exception as error:
+        raise ValueError(f"backend {name!r} cannot apply a chat template ({error}); use --prompt-style completion") from None
 
     def wrap(user: str) -> str:
         return apply([{"role": "user", "content": user}])

@@ -33,6 +33,10 @@ BACKEND_HELP = {
     "max_model_len": "context length limit (vLLM)",
     "gpu_memory_utilization": "fraction of GPU memory vLLM may use",
     "enforce_eager": "disable CUDA graphs / compilation (vLLM)",
+    "per_request_seed": "give each request its own seed, round seed + prompt index (vLLM; default: on GPU, "
+                        "off on CPU, where it crashes the engine and each round reseeds the engine instead)",
+    "prefix_caching": "reuse the KV cache of shared prompt prefixes (vLLM; default: on; emptied before each "
+                      "round where rounds are reproducible)",
     "base_url": "OpenAI-compatible server URL",
     "api_key": "API key for the server",
     "concurrency": "parallel requests to the server",

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 from ..backends.base import Backend
 from .alpaca_mode import generate_alpaca_tasks
 from .classification import identify_classification
-from .common import CLF_FILE, INSTRUCTIONS_FILE, load_seeds
+from .common import CLF_FILE, INSTRUCTIONS_FILE, chat_formatter, load_seeds
 from .config import PipelineConfig
 from .finetuning import prepare_finetuning
 from .instances import generate_instances
@@ -52,6 +52,15 @@ def check_inputs(config: PipelineConfig, steps: list[str]) -> None:
                 raise FileNotFoundError(f"{config.output_dir / file_name} not found: run `selfinstruct {producer}` first")
 
 
+def check_chat_template(config: PipelineConfig, steps: list[str], backend: Backend) -> None:
+    """Fail before any step runs when a step's chat prompts need a template the backend cannot apply
+    (each step checks for itself too, but only when it starts: after the earlier steps' work)."""
+    styles = {(config.instructions.prompt_style or config.prompt_style) if step == "generate-instructions"
+              else config.prompt_style for step in steps}  # fmt: skip
+    if "chat" in styles:
+        chat_formatter(backend, "chat")
+
+
 def run_steps(config: PipelineConfig, steps: list[str], backend: Optional[Backend] = None,
               backend_config: Any = None) -> list[StepSummary]:
     """Run generation steps in order with one backend, then close it if we created it."""
@@ -61,6 +70,7 @@ def run_steps(config: PipelineConfig, steps: list[str], backend: Optional[Backen
         backend = make_backend(backend_config, config.seed)
     assert backend is not None
     try:
+        check_chat_template(config, steps, backend)
         return [GENERATION_STEPS[step](config, backend) for step in steps]
     finally:
         if own:
