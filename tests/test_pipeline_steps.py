@@ -1,6 +1,7 @@
 """The steps with a scripted backend: prompt mixing, admission, caps, resume, outputs."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -87,6 +88,17 @@ def test_step1_similarity_fields_match_rouge_score(config: PipelineConfig) -> No
         top = sorted(scores, reverse=True)[:10]
         assert sorted(record["most_similar"].values(), reverse=True) == pytest.approx(top, abs=0)
         pool.append(record["instruction"])
+
+
+def test_step1_similarity_fields_can_be_turned_off(config: PipelineConfig) -> None:
+    with_fields = generate_instructions(config, FakeBackend())
+    plain = dataclasses.replace(config, output_dir=config.output_dir.with_name("plain"), similarity_fields=False)
+    without = generate_instructions(plain, FakeBackend())
+    full = lines(config.output_dir / "machine_generated_instructions.jsonl")
+    lean = lines(plain.output_dir / "machine_generated_instructions.jsonl")
+    assert [r["instruction"] for r in lean] == [r["instruction"] for r in full]  # same admissions
+    assert set(lean[0]) == {"instruction", "metadata", "request_idx"}
+    assert without.counts["admitted"] == with_fields.counts["admitted"]
 
 
 def test_step1_stops_when_nothing_new_comes(config: PipelineConfig) -> None:

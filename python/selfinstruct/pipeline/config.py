@@ -207,6 +207,11 @@ class PipelineConfig:
     similarity_threshold: float = option(0.7, "--similarity-threshold", "reject a new instruction above this ROUGE-L F")
     similarity_tokenizer: str = option("rouge", "--similarity-tokenizer",
                                        "rouge (reference-compatible) or unicode")
+    similarity_fields: bool = option(
+        True, "--similarity-fields",
+        "write most_similar and avg_similarity_score for each admitted instruction, as the reference does; each "
+        "scans the whole pool, so --no-similarity-fields saves time on runs of 10^5+ instructions",
+    )
     keep_truncated: bool = option(
         False, "--keep-truncated", "keep a length-cut response minus its last item (default: discard it, as the paper)"
     )

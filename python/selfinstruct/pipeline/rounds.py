@@ -126,7 +126,7 @@ class AdmissionRounds:
             records.append({
                 "instruction": instruction,
                 **extra,
-                **similarity_record(self.pool, instruction, index),
+                **(similarity_record(self.pool, instruction, index) if self.config.similarity_fields else {}),
                 "metadata": {"prompt": prompt_text, "response": completion.text,
                              "finish_reason": completion.finish_reason},
                 "request_idx": round_index,
