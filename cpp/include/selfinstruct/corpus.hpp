@@ -15,22 +15,18 @@ class TokenSequences {
   const uint32_t* data(size_t i) const { return tokens_.data() + offsets_[i]; }
   uint32_t length(size_t i) const { return static_cast<uint32_t>(offsets_[i + 1] - offsets_[i]); }
   uint64_t offset(size_t i) const { return offsets_[i]; }
-  uint32_t max_length() const { return max_length_; }
   void append(const uint32_t* tokens, size_t length) {
     tokens_.insert(tokens_.end(), tokens, tokens + length);
     offsets_.push_back(tokens_.size());
-    if (length > max_length_) max_length_ = static_cast<uint32_t>(length);
   }
   void truncate(size_t count) {
     tokens_.resize(offsets_[count]);
     offsets_.resize(count + 1);
   }
-  void clear() { truncate(0); }
 
  private:
   std::vector<uint32_t> tokens_;
   std::vector<uint64_t> offsets_{0};
-  uint32_t max_length_ = 0;  // an upper bound after truncate, which is all its users need
 };
 
 // Tokenizes `texts` (in parallel) and interns their tokens into `vocabulary` (serially, in text

@@ -59,7 +59,6 @@ class Pool {
   std::vector<uint32_t> query_tokens(std::string_view text) const;
   std::vector<ScoredIndex> most_similar(std::string_view text, size_t k) const;
   void scores(std::string_view text, double* out) const;
-  const TokenSequences& sequences() const { return sequences_; }
 
  private:
   void admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out);

@@ -14,8 +14,8 @@ enum class TokenizerMode : int {
   kSplit = 1,
 };
 
-// Appends the tokens of `text` to `out` as (offset, length) pairs into `buffer`, which holds the
-// normalised characters. Tokens are byte strings of the normalised text.
+// The tokens of one text as (offset, length) pairs into `buffer`, which holds the normalised
+// characters (tokenize() clears it first).
 struct TokenSpans {
   std::string buffer;
   std::vector<std::pair<uint32_t, uint32_t>> spans;

@@ -30,7 +30,6 @@ class SignatureTable {
     postings_ = 0;
   }
   size_t postings() const { return postings_; }
-  size_t memory_bytes() const { return arena_.capacity() * 4 + keys_.capacity() * 12; }
 
   // Lookups in three steps so that a probe can overlap the cache misses of many keys:
   // prefetch_slot(key), then head(key) and prefetch_list(head), then scan(head, visit).
