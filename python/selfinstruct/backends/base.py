@@ -1,8 +1,9 @@
 """The one interface every generation backend implements."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,18 @@ class Completion:
     finish_reason: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+def derive_seed(seed: int, *parts: int) -> int:
+    """A 63-bit seed from a base seed and positions, well mixed (neighbouring inputs differ everywhere)."""
+    text = ":".join(str(value) for value in (seed, *parts))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 1
+
+
+def render_chat(tokenizer: Any, messages: Sequence[dict[str, str]]) -> str:
+    """`messages` in a Hugging Face tokenizer's chat template, as prompt text ending where the
+    assistant's reply starts. A tokenizer without a chat template raises (from transformers)."""
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
 
 @runtime_checkable

@@ -8,21 +8,22 @@ torch RNG is left alone).
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import time
 from typing import Any, Sequence
 
-from .base import BackendError, Completion, GenerationStats, MissingDependencyError, SamplingParams
+from .base import (
+    BackendError,
+    Completion,
+    GenerationStats,
+    MissingDependencyError,
+    SamplingParams,
+    derive_seed,
+    render_chat,
+)
 from .config import BackendConfig, resolve_dtype
 from .embedded import EMBEDDED_EXTRA_HINT, embedded_model_dir
-
-
-def derive_seed(seed: int, *parts: int) -> int:
-    """A 63-bit seed from a base seed and positions, well mixed (neighbouring inputs differ everywhere)."""
-    text = ":".join(str(value) for value in (seed, *parts))
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 1
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -162,7 +163,7 @@ class TransformersBackend:
         starts (what `--prompt-style chat` sends through `generate`)."""
         if self.tokenizer is None:
             raise BackendError("the transformers backend is closed")
-        return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        return render_chat(self.tokenizer, messages)
 
     def close(self) -> None:
         """Drop the model (idempotent)."""

@@ -21,10 +21,17 @@ import os
 import time
 from typing import Any, Sequence
 
-from .base import BackendError, Completion, GenerationStats, MissingDependencyError, SamplingParams
+from .base import (
+    BackendError,
+    Completion,
+    GenerationStats,
+    MissingDependencyError,
+    SamplingParams,
+    derive_seed,
+    render_chat,
+)
 from .config import BackendConfig, resolve_dtype
 from .embedded import embedded_model_dir
-from .transformers_backend import derive_seed
 
 VLLM_HINT = (
     "pip install 'selfinstruct[vllm]' on a GPU machine; on CPU use a separate environment with "
@@ -114,9 +121,8 @@ class VLLMBackend:
 
     def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
         """`messages` in the model's chat template, as prompt text ending where the assistant's reply
-        starts (what `--prompt-style chat` sends through `generate`). A tokenizer without a chat
-        template raises (from transformers)."""
-        return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        starts (what `--prompt-style chat` sends through `generate`)."""
+        return render_chat(self.tokenizer, messages)
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
         """One `LLM.generate` call for all prompts; `params.n` completions each, in prompt order."""

@@ -60,17 +60,10 @@ def generate(
 
 def chat_formatter(backend: Backend, style: str) -> Optional[ChatFormatter]:
     """None for completion prompts; for chat, a function wrapping a user message in the model's chat
-    template (from `backend.apply_chat_template(messages)`, or the backend's tokenizer)."""
+    template (from `backend.apply_chat_template(messages)`)."""
     if style == "completion":
         return None
     apply = getattr(backend, "apply_chat_template", None)
-    if apply is None:
-        tokenizer = getattr(backend, "tokenizer", None)
-        if tokenizer is None and callable(getattr(backend, "get_tokenizer", None)):
-            tokenizer = backend.get_tokenizer()  # type: ignore[attr-defined]
-        if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-            def apply(messages: list[dict[str, str]]) -> str:
-                return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     name = getattr(backend, "name", type(backend).__name__)
     if apply is None:
         raise ValueError(f"backend {name!r} cannot apply a chat template: use --prompt-style completion")
