@@ -1,0 +1,98 @@
+"""Streamed generation: keep up to W requests in flight and hand back each one as it finishes.
+
+The driver submits request `key` (any hashable, usually the prompt's position in the step), then
+takes finished requests with `next_finished()` in whatever order the engine completes them and
+restores submission order itself (a reorder buffer). Because the driver decides *when* each
+prompt is built (right after admitting result i - W, it builds prompt i), the output depends only
+on the seed and W, never on completion timing.
+
+Backends with a native streaming engine (the OpenAI-compatible client's concurrency, vLLM's async
+engine) implement `open_stream`; every other backend gets `RoundsStream`, which runs the requests
+pending at each `next_finished()` call as one batched `generate` call.
+"""
+from __future__ import annotations
+
+import collections
+from typing import Any, Hashable, Protocol, runtime_checkable
+
+from .base import Backend, Completion, SamplingParams
+
+
+@runtime_checkable
+class GenerationStream(Protocol):
+    """Requests in flight on one backend; not thread-safe (one driver thread uses it)."""
+
+    def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
+        """Queue one request; returns at once (the engine starts it when it has capacity)."""
+        ...
+
+    def next_finished(self, timeout: float | None = None) -> tuple[Hashable, list[Completion]]:
+        """Block until some submitted request finishes and return (key, its `params.n` completions).
+
+        Raises `BackendError` when a request failed for good, `TimeoutError` after `timeout`
+        seconds, and `LookupError` when nothing is pending."""
+        ...
+
+    def pending(self) -> int:
+        """Submitted requests not yet returned by `next_finished`."""
+        ...
+
+    def close(self) -> None:
+        """Cancel what is still in flight (idempotent); the backend itself stays open."""
+        ...
+
+
+class RoundsStream:
+    """The stream of a batch-only backend: pending requests run as one `generate` call per
+    distinct SamplingParams when the driver asks for a result (no overlap, but the same results)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._queued: list[tuple[Hashable, str, SamplingParams]] = []
+        self._finished: collections.deque[tuple[Hashable, list[Completion]]] = collections.deque()
+
+    def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
+        self._queued.append((key, prompt, params))
+
+    def next_finished(self, timeout: float | None = None) -> tuple[Hashable, list[Completion]]:
+        if not self._finished:
+            if not self._queued:
+                raise LookupError("no request is pending")
+            self._run_queued()
+        return self._finished.popleft()
+
+    def pending(self) -> int:
+        return len(self._queued) + len(self._finished)
+
+    def close(self) -> None:
+        self._queued.clear()
+        self._finished.clear()
+
+    def _run_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        # One call per distinct params (per-request seeds make params differ: group by the rest).
+        groups: dict[Any, list[tuple[Hashable, str, SamplingParams]]] = collections.defaultdict(list)
+        for item in queued:
+            groups[_without_seed(item[2])].append(item)
+        for items in groups.values():
+            if len({item[2].seed for item in items}) == 1:
+                results = self.backend.generate([prompt for _, prompt, _ in items], items[0][2])
+                self._finished.extend((key, list(result)) for (key, _, _), result in zip(items, results))
+            else:
+                for key, prompt, params in items:
+                    self._finished.append((key, list(self.backend.generate([prompt], params)[0])))
+
+
+def _without_seed(params: SamplingParams) -> tuple[Any, ...]:
+    return (params.max_tokens, params.temperature, params.top_p, params.stop, params.presence_penalty,
+            params.frequency_penalty, params.n)
+
+
+def open_stream(backend: Backend, window: int) -> GenerationStream:
+    """The backend's own stream when it has one (`backend.open_stream(window)`), else `RoundsStream`."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    native = getattr(backend, "open_stream", None)
+    if callable(native):
+        return native(window)
+    return RoundsStream(backend)
