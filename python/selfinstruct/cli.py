@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .pipeline.cli import add_pipeline_commands
 
     add_pipeline_commands(subparsers)
+    from .rate.cli import add_rate_commands
+
+    add_rate_commands(subparsers)
     return parser
 
 
