@@ -89,8 +89,9 @@ class MissingDependencyError(ImportError):
 class GenerationStats:
     """Cumulative counters a backend keeps in its `stats` attribute, for throughput reports.
 
-    `seconds` is wall time spent inside `generate`; take a `copy()` before a round and
-    `since(before)` after it for per-round figures.
+    `seconds` is wall time spent inside `generate`, plus, for streams, wall time during which the
+    stream had requests in flight; take a `copy()` before a round and `since(before)` after it for
+    per-round figures.
     """
 
     calls: int = 0
@@ -111,6 +112,14 @@ class GenerationStats:
     def since(self, before: "GenerationStats") -> "GenerationStats":
         """The counters accumulated after the snapshot `before`."""
         return GenerationStats(**{key: value - getattr(before, key) for key, value in self.__dict__.items()})
+
+    def record_request(self, completions: "Sequence[Completion]") -> None:
+        """Add one streamed request's completions (its stream adds the seconds it had requests in flight)."""
+        self.prompts += 1
+        self.completions += len(completions)
+        if completions:
+            self.prompt_tokens += completions[0].prompt_tokens
+        self.completion_tokens += sum(c.completion_tokens for c in completions)
 
     def record(self, results: "Sequence[Sequence[Completion]]", seconds: float) -> None:
         """Add one `generate` call's results (prompt tokens counted once per prompt)."""

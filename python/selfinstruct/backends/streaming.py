@@ -13,6 +13,8 @@ pending at each `next_finished()` call as one batched `generate` call.
 from __future__ import annotations
 
 import collections
+import threading
+import time
 from typing import Any, Hashable, Protocol, runtime_checkable
 
 from .base import Backend, Completion, SamplingParams
@@ -40,6 +42,37 @@ class GenerationStream(Protocol):
     def close(self) -> None:
         """Cancel what is still in flight (idempotent); the backend itself stays open."""
         ...
+
+
+class InFlightClock:
+    """Wall time during which at least one request was in flight (thread-safe).
+
+    `start()` when a request enters the engine, `stop()` when it leaves; `seconds()` is the busy
+    time so far, which over a run's wall time is the fraction the engine was kept busy.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._busy = 0.0
+        self._since = 0.0
+
+    def start(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                self._since = time.perf_counter()
+            self._active += 1
+
+    def stop(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self._busy += time.perf_counter() - self._since
+
+    def seconds(self) -> float:
+        with self._lock:
+            running = time.perf_counter() - self._since if self._active else 0.0
+            return self._busy + running
 
 
 class RoundsStream:
