@@ -84,23 +84,25 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"results (names the models; keep this link to yourself): {server.url}/results?token={token}")
         print("press Ctrl-C to stop", flush=True)
         try:
-            server.serve_forever()
+            server.serve_forever()  # returns on Ctrl-C
         finally:
             server.stop()
+        print(f"stopped; every rating given is saved ({len(store.ratings())} in {args.results})")
     return 0
 
 
 def _guarded(run):  # type: ignore[no-untyped-def]
     def handle(args: argparse.Namespace) -> int:
         logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
         try:
             return run(args)
         except (ValueError, OSError, RuntimeError, ImportError) as error:  # bad input, busy file, missing extra
             print(f"selfinstruct {args.command}: error: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print(f"selfinstruct {args.command}: stopped; every rating given is saved", file=sys.stderr)
-            return 0
+            print(f"selfinstruct {args.command}: interrupted", file=sys.stderr)
+            return 130
     return handle
 
 

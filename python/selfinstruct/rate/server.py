@@ -46,7 +46,7 @@ class RatingServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (KeyboardInterrupt propagates)."""
+        """Serve in this thread; returns when interrupted (Ctrl-C)."""
         self._server.serve_forever()
 
     def stop(self) -> None:
