@@ -94,7 +94,6 @@ def _serve(args: argparse.Namespace) -> int:
 def _guarded(run):  # type: ignore[no-untyped-def]
     def handle(args: argparse.Namespace) -> int:
         logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
         try:
             return run(args)
         except (ValueError, OSError, RuntimeError, ImportError) as error:  # bad input, busy file, missing extra

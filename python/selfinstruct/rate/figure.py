@@ -26,7 +26,7 @@ def draw_figure(results: Results) -> Any:
     labelled with their percentage when wide enough, and each bar's number of ratings."""
     pyplot = _pyplot()
     rows = results.models
-    figure, axes = pyplot.subplots(figsize=(8.0, 1.2 + 0.45 * max(len(rows), 1)), layout="constrained")
+    figure, axes = pyplot.subplots(figsize=(8.0, 1.5 + 0.45 * max(len(rows), 1)), layout="constrained")
     positions = list(range(len(rows)))[::-1]
     left = [0.0] * len(rows)
     for level in LEVELS:
@@ -43,7 +43,7 @@ def draw_figure(results: Results) -> Any:
     axes.set_xlim(0, 100)
     axes.set_xlabel("share of ratings (%)")
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(LEVELS), fontsize=8, frameon=False)
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     return figure
 
 

@@ -26,9 +26,14 @@ class RatingServer:
     """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
-        self._server = make_server(host, port, app, threaded=True)
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code: Any = "-", size: Any = "-") -> None:
+                if isinstance(code, int) and code >= 400 or str(code).startswith(("4", "5")):
+                    super().log_request(code, size)  # only failures: not a line per response shown
+
+        self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self.host = host
         self.port: int = self._server.server_port
         self._thread: Optional[threading.Thread] = None

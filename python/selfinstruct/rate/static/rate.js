@@ -28,7 +28,9 @@ function updateProgress() {
 }
 
 function showText(element, text, emptyNote) {
-  element.textContent = text.trim() ? text : emptyNote;
+  // Drop leading blank lines, trailing space and the single space completions often start with;
+  // indentation and inner layout stay as written.
+  element.textContent = text.trim() ? text.replace(/^\s*\n|\s+$/g, "").replace(/^ (?=\S)/, "") : emptyNote;
   element.classList.toggle("empty", !text.trim());
 }
 
