@@ -140,3 +140,14 @@ def test_security_headers(setup):
     headers = client.get("/").headers
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_loopback_server_refuses_foreign_host_names(tmp_path):
+    rating_set = load_rating_set(tmp_path)
+    with RatingStore(tmp_path / "ratings.jsonl") as store:
+        client = create_app(rating_set, store, allowed_hosts={"127.0.0.1", "localhost", "::1"}).test_client()
+        assert client.get("/", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+        assert client.get("/", headers={"Host": "[::1]:8000"}).status_code == 200
+        rebound = client.get("/api/raters/alice/queue", headers={"Host": "attacker.example:8000"})
+        assert rebound.status_code == 400 and "unexpected Host" in rebound.get_json()["error"]
+        assert client.get("/", headers={"Host": "[bad"}).status_code == 400

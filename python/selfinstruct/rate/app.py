@@ -7,7 +7,8 @@ started the server. Nothing a request sends names a file: ratings go to the one 
 from __future__ import annotations
 
 import secrets
-from typing import Any, Optional
+from typing import Any, Collection, Optional
+from urllib.parse import urlsplit
 
 from .blinding import RatingSet
 from .levels import LEVELS
@@ -25,10 +26,18 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(rating_set: RatingSet, store: RatingStore, results_token: Optional[str] = None) -> Any:
+def create_app(
+    rating_set: RatingSet,
+    store: RatingStore,
+    results_token: Optional[str] = None,
+    allowed_hosts: Optional[Collection[str]] = None,
+) -> Any:
     """The Flask app serving `rating_set` and appending ratings to `store`.
 
     `results_token`: the secret that opens /results (which names models); None serves no results page.
+    `allowed_hosts`: host names the Host header may carry (None: any). A server bound to the loopback
+    address should allow only loopback names, so a web page that rebinds its own domain name to
+    127.0.0.1 cannot read or rate through the rater's browser.
     """
     try:
         import flask
@@ -60,6 +69,16 @@ def create_app(rating_set: RatingSet, store: RatingStore, results_token: Optiona
         if error.code == 413:
             description = f"request body too large: at most {MAX_BODY_BYTES} bytes"
         return flask.jsonify(error=description, status=error.code), error.code
+
+    @app.before_request
+    def check_host() -> None:
+        if allowed_hosts is not None:
+            try:
+                host = urlsplit("//" + flask.request.host).hostname
+            except ValueError:
+                host = None
+            if host not in allowed_hosts:
+                flask.abort(400, f"unexpected Host {flask.request.host[:80]!r}: open the address the server printed")
 
     @app.after_request
     def secure(response: Any) -> Any:

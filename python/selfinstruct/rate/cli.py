@@ -65,7 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .blinding import RatingSet
     from .predictions import load_models, parse_prediction_argument
-    from .server import LOOPBACK_NOTE, RatingServer, is_loopback
+    from .server import LOOPBACK_NAMES, LOOPBACK_NOTE, RatingServer, is_loopback
     from .store import RatingStore
 
     predictions = [parse_prediction_argument(argument) for argument in args.predictions]
@@ -74,7 +74,9 @@ def _serve(args: argparse.Namespace) -> int:
     rating_set = RatingSet(load_models(predictions, args.instructions))
     token = secrets.token_urlsafe(16)
     with RatingStore(args.results) as store:
-        server = RatingServer(create_app(rating_set, store, results_token=token), args.host, args.port)
+        hosts = LOOPBACK_NAMES | {args.host} if is_loopback(args.host) else None
+        server = RatingServer(create_app(rating_set, store, results_token=token, allowed_hosts=hosts),
+                              args.host, args.port)
         raters = sorted({rating.rater for rating in store.ratings()})
         print(f"{len(rating_set)} responses of {len(rating_set.models)} models; ratings go to {args.results} "
               f"({len(store.ratings())} so far" + (f", raters: {', '.join(raters)})" if raters else ")"))

@@ -9,6 +9,9 @@ LOOPBACK_NOTE = ("note: {host} is not a loopback address: anyone who can reach t
                  "rating page and add ratings")
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and 'localhost'."""
     if host == "localhost":
