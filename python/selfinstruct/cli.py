@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .rate.cli import add_rate_commands
 
     add_rate_commands(subparsers)
+    from .report.cli import add_report_commands
+
+    add_report_commands(subparsers)
     from .evaluate.cli import add_evaluate_commands
 
     add_evaluate_commands(subparsers)
