@@ -75,7 +75,8 @@ def test_rate_results_and_results_only(tmp_path, capsys):
     assert main(["rate-results", str(ratings)]) == 0
     assert f"| {MODELS[1]} | 1 | 0 (0.0%) | 1 (100.0%) |" in capsys.readouterr().out
     assert (tmp_path / "ratings_results" / "ratings.png").stat().st_size > 1000
-    assert main(["rate", *map(str, paths), "--results", str(ratings), "--results-only", str(tmp_path / "only")]) == 0
+    assert main(["rate", *map(str, paths), "--instructions", str(instructions), "--results", str(ratings),
+                 "--results-only", str(tmp_path / "only")]) == 0
     data = json.loads((tmp_path / "only" / "results.json").read_text(encoding="utf-8"))
     assert [row["model"] for row in data["models"]] == list(MODELS)  # every given model, in the order given
 
@@ -87,10 +88,13 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     results = tmp_path / "ratings.jsonl"
     assert main(["rate", str(broken), "--instructions", str(instructions), "--results", str(results)]) == 2
     assert "broken_predictions.jsonl:2: malformed JSON" in capsys.readouterr().err
-    assert main(["rate", str(paths[0]), "--results", str(results)]) == 2
-    assert "need the instruction set (--instructions)" in capsys.readouterr().err
+    unknown = tmp_path / "unknown_predictions.jsonl"
+    unknown.write_text('{"id": "task_7", "prediction": "x"}\n', encoding="utf-8")
+    assert main(["rate", str(unknown), "--instructions", str(instructions), "--results", str(results)]) == 2
+    assert "unknown_predictions.jsonl:1: id 'task_7' is not in the instruction set" in capsys.readouterr().err
     assert not results.exists()  # nothing is created before the input is known to be good
     assert main(["rate-results", str(tmp_path / "missing.jsonl")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["rate", str(paths[0]), "--results", str(results), "--port", "70000"])
+    for missing_or_bad in (["--instructions", str(instructions), "--port", "70000"], []):  # no --instructions
+        with pytest.raises(SystemExit):
+            main(["rate", str(paths[0]), "--results", str(results), *missing_or_bad])

@@ -1,4 +1,5 @@
-"""Loading prediction files for rating: both formats, model names, and errors that name file and line."""
+"""Loading prediction files for rating: both formats, the ids `selfinstruct predict` gives, model
+names, and errors that name file and line."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import pytest
 from rate_data import INSTRUCTIONS, MODELS, RESPONSES, write_rating_data
 from selfinstruct.records import RecordError
 from selfinstruct.rate.predictions import (
-    load_instructions, load_models, load_predictions, model_name, parse_prediction_argument,
+    load_instructions, load_models, load_predictions, parse_prediction_argument,
 )
 
 
@@ -19,23 +20,38 @@ def test_both_formats_load_in_instruction_order(tmp_path):
     assert [(r.model, r.item) for r in responses] == [(m, t["id"]) for m in MODELS for t in INSTRUCTIONS]
     upstream = [r for r in responses if r.model == MODELS[2]]
     assert [r.response for r in upstream] == [" " + text for text in RESPONSES[MODELS[2]]]
-    # The instruction set's text wins over the upstream file's (which has a trailing newline).
+    # The instruction set's text is shown (the upstream file's has a trailing newline).
     assert upstream[1].instruction == "Translate to French." and upstream[1].input == "Good morning"
 
 
-def test_without_instruction_set_records_carry_their_own_text(tmp_path):
-    _, paths = write_rating_data(tmp_path)
-    responses = load_predictions(paths[2], "m")
-    assert [r.item for r in responses] == ["line-1", "line-2", "line-3"]
-    assert responses[2].input == "2 and 3"
-    with pytest.raises(RecordError, match=r"_predictions.jsonl:1: .*need the instruction set"):
-        load_predictions(paths[0], "m")
+def test_partial_predictions_leave_the_rest_out(tmp_path):
+    instructions, _ = write_rating_data(tmp_path)
+    path = tmp_path / "partial.jsonl"
+    path.write_text(json.dumps({"id": "task_2", "prediction": "5"}) + "\n", encoding="utf-8")
+    [only] = load_predictions(path, "m", load_instructions(instructions))
+    assert (only.item, only.instruction, only.input, only.response) == ("task_2", "Add the numbers.", "2 and 3", "5")
+
+
+def test_instruction_files_get_the_ids_predict_gives(tmp_path):
+    several = tmp_path / "several.jsonl"
+    several.write_text(json.dumps({"id": "t", "instruction": "Sum.", "instances": [
+        {"input": "1 2", "output": "3"}, {"input": "2 2", "output": "4"}]}) + "\n", encoding="utf-8")
+    assert [(i.id, i.input) for i in load_instructions(several)] == [("t-0", "1 2"), ("t-1", "2 2")]
+    alpaca = tmp_path / "alpaca.json"  # a JSON list without ids: ids are positions
+    alpaca.write_text(json.dumps([{"instruction": "Say hi.", "input": "", "output": "hi"},
+                                  {"instruction": "Say bye.", "input": "", "output": "bye"}]), encoding="utf-8")
+    assert [(i.id, i.instruction) for i in load_instructions(alpaca)] == [("0", "Say hi."), ("1", "Say bye.")]
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(json.dumps({"id": "1", "prediction": "bye"}) + "\n", encoding="utf-8")
+    assert [r.item for r in load_models([("mine", predictions)], alpaca)] == ["1"]
 
 
 def test_model_names():
-    assert model_name("dir/text-davinci-003_predictions.jsonl") == "text-davinci-003"
-    assert model_name("run/predictions.jsonl") == "predictions"
+    assert parse_prediction_argument("dir/text-davinci-003_predictions.jsonl")[0] == "text-davinci-003"
+    assert parse_prediction_argument("run/predictions.jsonl")[0] == "predictions"
     assert parse_prediction_argument("mine=run/predictions.jsonl") == ("mine", Path("run/predictions.jsonl"))
+    with pytest.raises(ValueError, match="bad model name"):
+        parse_prediction_argument("bad\x01name=run/predictions.jsonl")
 
 
 def test_duplicate_model_names_are_refused(tmp_path):
@@ -46,8 +62,9 @@ def test_duplicate_model_names_are_refused(tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     ({"id": "task_9", "prediction": "x"}, "'task_9' is not in the instruction set"),
-    ({"id": "task_0"}, "no response"),
-    ({"id": "task_0", "prediction": 3}, "expected a string"),
+    ({"id": "task_0"}, "or a response line with string"),
+    ({"id": "task_1", "prediction": "again"}, "duplicate id 'task_1'"),
+    ({"instruction": "Unknown task.", "input": "", "response": "x"}, "no reference instance"),
     ("not json", "malformed JSON"),
 ])
 def test_bad_prediction_lines_name_file_and_line(tmp_path, line, message):
@@ -59,17 +76,9 @@ def test_bad_prediction_lines_name_file_and_line(tmp_path, line, message):
         load_predictions(path, "m", load_instructions(instructions))
 
 
-def test_positional_records_must_match_the_instruction_set(tmp_path):
+def test_empty_prediction_file(tmp_path):
     instructions, _ = write_rating_data(tmp_path)
-    path = tmp_path / "shuffled.jsonl"
-    path.write_text(json.dumps({"instruction": "Translate to French.", "response": "x"}) + "\n", encoding="utf-8")
-    with pytest.raises(RecordError, match=r"shuffled.jsonl:1: instruction differs from instruction 'task_0'"):
-        load_predictions(path, "m", load_instructions(instructions))
-
-
-def test_duplicate_prediction_for_one_id(tmp_path):
-    instructions, _ = write_rating_data(tmp_path)
-    path = tmp_path / "twice.jsonl"
-    path.write_text(2 * (json.dumps({"id": "task_0", "prediction": "x"}) + "\n"), encoding="utf-8")
-    with pytest.raises(RecordError, match=r"twice.jsonl:2: a second prediction for 'task_0'"):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n", encoding="utf-8")
+    with pytest.raises(RecordError, match="empty.jsonl:1: no predictions"):
         load_predictions(path, "m", load_instructions(instructions))

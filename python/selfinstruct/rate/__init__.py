@@ -7,7 +7,7 @@ from .agreement import PairAgreement, cohen_kappa, pairwise_agreement
 from .app import create_app
 from .blinding import RatingSet
 from .levels import LETTERS, LEVELS, Level
-from .predictions import Instruction, Response, load_instructions, load_models, load_predictions
+from .predictions import Response, load_instructions, load_models, load_predictions
 from .raters import check_rater_name, rater_order
 from .results import ModelCounts, Results, summarize
 from .results_files import render_results_page, write_results
@@ -15,7 +15,7 @@ from .server import RatingServer
 from .store import Rating, RatingStore, latest_ratings, read_ratings
 
 __all__ = [
-    "LETTERS", "LEVELS", "Instruction", "Level", "ModelCounts", "PairAgreement", "Rating", "RatingServer",
+    "LETTERS", "LEVELS", "Level", "ModelCounts", "PairAgreement", "Rating", "RatingServer",
     "RatingSet", "RatingStore", "Response", "Results", "check_rater_name", "cohen_kappa", "create_app",
     "latest_ratings", "load_instructions", "load_models", "load_predictions", "pairwise_agreement",
     "rater_order", "read_ratings", "render_results_page", "summarize", "write_results",

@@ -27,8 +27,9 @@ def add_rate_commands(subparsers: argparse._SubParsersAction) -> None:
     rate.add_argument("predictions", nargs="+", metavar="PREDICTIONS",
                       help="prediction JSONL files, one per model; NAME=PATH names the model "
                            "(default: the file name less _predictions.jsonl)")
-    rate.add_argument("--instructions", help="the instruction set the predictions answer (JSONL with id, "
-                                             "instruction, input or instances); needed for {id, prediction} files")
+    rate.add_argument("--instructions", required=True,
+                      help="the instruction set the predictions answer, as given to `selfinstruct predict` "
+                           "(e.g. user_oriented_instructions.jsonl)")
     rate.add_argument("--results", required=True, help="the ratings file (JSONL, appended; created if missing)")
     rate.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     rate.add_argument("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
