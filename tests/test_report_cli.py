@@ -69,3 +69,24 @@ def test_bad_numbers_are_refused(flag, capsys):
         main(["report", "x.json", flag, "0"])
     assert exit_info.value.code == 2
     assert "give a positive number" in capsys.readouterr().err
+
+
+def test_missing_matplotlib_is_refused_with_the_install_hint(tmp_path, monkeypatch, capsys):
+    from selfinstruct.report import png
+
+    real = png.importlib.util.find_spec
+    monkeypatch.setattr(png.importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    out = tmp_path / "r.html"
+    assert main(["report", str(write_alpaca_json(tmp_path / "a.json")), "-o", str(out)]) == 2
+    assert "pip install \"selfinstruct[report]\"" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_same_source_twice_gets_two_names(tmp_path):
+    from selfinstruct.report.build import unique_names
+
+    assert unique_names(["x/a.json", "x/a.json", "y/a.json", "b"]) == ["x/a.json", "x/a.json (2)", "y/a.json", "b"]
+    stats = tmp_path / "s.json"
+    source = str(write_alpaca_json(tmp_path / "a.json"))
+    assert main(["report", source, source, "-o", str(tmp_path / "r.html"), "--json", str(stats), "--no-png",
+                 "--no-diversity"]) == 0
+    assert len(json.loads(stats.read_text())) == 2

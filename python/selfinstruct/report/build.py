@@ -78,12 +78,16 @@ class Report:
 
 
 def unique_names(paths: Sequence[str | Path]) -> list[str]:
-    """Short source names (the file or folder name), with the parent folder added where two clash."""
+    """Short, distinct source names: the file or folder name, with its parent folder where two clash,
+    and a number where they still do (the same path given twice)."""
     names = [Path(p).name or str(p) for p in paths]
-    for i, name in enumerate(names):
-        if names.count(name) > 1:
-            names[i] = str(Path(*Path(paths[i]).parts[-2:]))
-    return names
+    names = [str(Path(*Path(p).parts[-2:])) if names.count(n) > 1 else n for p, n in zip(paths, names)]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return unique
 
 
 def _seed_instructions(options: ReportOptions, datasets: Sequence[Dataset]) -> tuple[list[str], str]:

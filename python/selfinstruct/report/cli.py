@@ -38,8 +38,15 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_report(args: argparse.Namespace) -> int:
     from .build import ReportOptions, build_report
+    from .png import require_matplotlib
     from .write import write_report
 
+    if not args.no_png:
+        try:
+            require_matplotlib()  # before the slow part, not after it
+        except ImportError as error:
+            print(f"selfinstruct: error: {error}", file=sys.stderr)
+            return 2
     options = ReportOptions(seeds=args.seeds, pairwise_sample=args.pairwise_sample,
                             diversity_sample=args.diversity_sample, processes=args.processes,
                             diversity=not args.no_diversity)

@@ -37,7 +37,9 @@ def _sunburst(ax: Any, figure: Figure) -> None:
     verbs = figure["verbs"]
     inner = [v["count"] for v in verbs]
     colors = [COLORS[i % len(COLORS)] for i in range(len(verbs))]
-    ax.pie(inner, radius=0.62, labels=[v["name"] for v in verbs], labeldistance=0.55, colors=colors,
+    total = sum(inner)
+    labels = [v["name"] if v["count"] >= 0.025 * total else "" for v in verbs]  # no unreadable slivers
+    ax.pie(inner, radius=0.62, labels=labels, labeldistance=0.55, colors=colors,
            wedgeprops={"width": 0.42, "edgecolor": "white"}, textprops={"fontsize": 7}, startangle=90, counterclock=False)
     outer, outer_labels, outer_colors = [], [], []
     for v, color in zip(verbs, colors):
