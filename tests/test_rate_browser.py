@@ -26,9 +26,10 @@ from selfinstruct.rate import RatingServer, RatingSet, RatingStore, create_app, 
 from selfinstruct.rate.predictions import parse_prediction_argument  # noqa: E402
 
 TOTAL = len(MODELS) * len(INSTRUCTIONS)
+TOKEN = "results-token"
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -46,7 +47,8 @@ def server(tmp_path):
     instructions, paths = write_rating_data(tmp_path)
     rating_set = RatingSet(load_models([parse_prediction_argument(str(p)) for p in paths], instructions))
     results = tmp_path / "ratings.jsonl"
-    with RatingStore(results) as store, RatingServer(create_app(rating_set, store)) as running:
+    app = create_app(rating_set, store := RatingStore(results), results_token=TOKEN)
+    with store, RatingServer(app) as running:
         yield running.url, rating_set, results
 
 
@@ -75,6 +77,7 @@ def assert_blind(driver):
 
 def test_rate_reload_and_find_ratings_kept(browser, server):
     url, rating_set, results = server
+    browser.get_log("browser")  # drop what earlier tests logged
     browser.get(url + "/")
     name = browser.find_element(By.ID, "rater-name")
     name.send_keys("Alice Smith")
@@ -145,3 +148,21 @@ def test_a_second_rater_starts_fresh_in_an_own_order(browser, server):
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "rater-form").is_displayed())
     assert "bad rater name" in browser.find_element(By.ID, "error").text
     assert [json.loads(line)["rater"] for line in results.read_text(encoding="utf-8").splitlines()] == ["alice"]
+
+
+def test_results_page_shows_the_rating(browser, server):
+    url, rating_set, _ = server
+    browser.get_log("browser")  # drop what earlier tests logged
+    browser.get(url + "/?rater=carol")
+    first = shown_key(browser)
+    ActionChains(browser).send_keys("d").perform()
+    shown_key(browser, other_than=first)
+    browser.get(f"{url}/results?token={TOKEN}")
+    rows = {row.find_elements(By.TAG_NAME, "td")[0].text: [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            for row in browser.find_elements(By.CSS_SELECTOR, "table tr") if row.find_elements(By.TAG_NAME, "td")}
+    rated_model = rating_set.response(first).model
+    assert rows[rated_model][1:6] == ["1", "0 (0.0%)", "0 (0.0%)", "0 (0.0%)", "1 (100.0%)"]
+    assert browser.find_elements(By.CSS_SELECTOR, ".figure svg")
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    browser.get(f"{url}/results")  # without the token: refused
+    assert "names the models" in browser.page_source

@@ -3,6 +3,7 @@ last line tolerated, anything else that is bad reported with file and line."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -102,3 +103,19 @@ def test_closed_store_refuses_ratings(tmp_path):
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
         store.add("alice", "task_0", "m1", "A")
+
+
+def test_concurrent_ratings_stay_whole_lines(tmp_path):
+    path = tmp_path / "ratings.jsonl"
+    with RatingStore(path) as store:
+        def rate(rater):
+            for index in range(40):
+                store.add(rater, f"task_{index}", "m1", "ABCD"[index % 4])
+        threads = [threading.Thread(target=rate, args=(f"rater{n}",)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(store.ratings()) == 240
+    written = read_ratings(path)
+    assert len(written) == 240 and len(latest_ratings(written)) == 240
