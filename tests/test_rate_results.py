@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from selfinstruct.rate.agreement import cohen_kappa, pairwise_agreement
 from selfinstruct.rate.results import summarize
@@ -20,6 +23,31 @@ def test_kappa_matches_a_hand_computation():
     assert cohen_kappa(FIRST, FIRST) == 1.0
     # Systematic disagreement on two labels used equally often: p_o = 0, p_e = 0.5, kappa = -1.
     assert cohen_kappa(list("ABAB"), list("BABA")) == -1.0
+
+
+def kappa_from_confusion(first, second):
+    """Kappa as 1 - (weighted disagreement) / (weighted chance disagreement) over the confusion matrix:
+    a second, independent formulation."""
+    labels = sorted(set(first) | set(second))
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = np.zeros((len(labels), len(labels)))
+    for a, b in zip(first, second):
+        confusion[index[a], index[b]] += 1
+    expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / confusion.sum()
+    disagree = 1 - np.eye(len(labels))
+    return 1 - (disagree * confusion).sum() / (disagree * expected).sum()
+
+
+@given(st.lists(st.tuples(st.sampled_from("ABCD"), st.sampled_from("ABCD")), min_size=1, max_size=60))
+def test_kappa_agrees_with_the_confusion_matrix_form(pairs):
+    first, second = [a for a, _ in pairs], [b for _, b in pairs]
+    kappa = cohen_kappa(first, second)
+    if kappa is None:  # undefined exactly when both raters used one and the same label throughout
+        assert len(set(first) | set(second)) == 1
+        return
+    assert kappa == pytest.approx(kappa_from_confusion(first, second), abs=1e-12)
+    assert kappa == pytest.approx(cohen_kappa(second, first), abs=1e-15)
+    assert -1.0 <= kappa <= 1.0
 
 
 def test_kappa_undefined_cases():
@@ -88,3 +116,7 @@ def test_results_files(tmp_path):
     page = (out / "results.html").read_text(encoding="utf-8")
     assert "<svg" in page and "<script" not in page
     assert "model-&lt;one&gt;" in page and "model-<one>" not in page  # names are escaped
+
+    ratings.write_bytes(b"")  # before anyone has rated: empty table and figure, no error
+    assert write_results(ratings, tmp_path / "empty").models == []
+    assert (tmp_path / "empty" / "ratings.png").read_bytes()[:4] == b"\x89PNG"
