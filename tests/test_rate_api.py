@@ -151,3 +151,15 @@ def test_loopback_server_refuses_foreign_host_names(tmp_path):
         rebound = client.get("/api/raters/alice/queue", headers={"Host": "attacker.example:8000"})
         assert rebound.status_code == 400 and "unexpected Host" in rebound.get_json()["error"]
         assert client.get("/", headers={"Host": "[bad"}).status_code == 400
+
+
+def test_a_failed_write_is_reported_not_acknowledged(setup, monkeypatch):
+    client, _, store, _ = setup
+    key = client.get("/api/raters/alice/queue").get_json()["items"][0]["key"]
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "add", disk_full)  # an error path: the disk cannot take the line
+    answer = post(client, "alice", {"item": key, "rating": "A"})
+    assert answer.status_code == 500 and "not saved" in answer.get_json()["error"]

@@ -119,7 +119,10 @@ def create_app(
         except ValueError as error:
             flask.abort(400, str(error))
         response = response_or_404(body["item"])
-        store.add(rater, response.item, response.model, rating)
+        try:
+            store.add(rater, response.item, response.model, rating)
+        except (OSError, RuntimeError) as error:  # disk full, store closed: say so, never claim it saved
+            flask.abort(500, f"the rating was not saved: {error}")
         return flask.jsonify(item=body["item"], rating=rating)
 
     @app.get("/results")

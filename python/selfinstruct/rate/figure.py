@@ -10,23 +10,21 @@ from .results import Results
 INSTALL_HINT = 'the rating figure needs matplotlib: pip install "selfinstruct[rate]"'
 
 
-def _pyplot() -> Any:
+def _figure_class() -> Any:
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(INSTALL_HINT) from None
-    matplotlib.use("Agg")  # files only: never open a window, works without a display
-    import matplotlib.pyplot as pyplot
-
-    return pyplot
+    return Figure
 
 
 def draw_figure(results: Results) -> Any:
     """A matplotlib Figure: horizontal bars per model (first model on top), segments A (left) to D,
     labelled with their percentage when wide enough, and each bar's number of ratings."""
-    pyplot = _pyplot()
+    # A bare Figure, not pyplot: no global state, so server threads may draw at the same time.
     rows = results.models
-    figure, axes = pyplot.subplots(figsize=(8.0, 1.5 + 0.45 * max(len(rows), 1)), layout="constrained")
+    figure = _figure_class()(figsize=(8.0, 1.5 + 0.45 * max(len(rows), 1)), layout="constrained")
+    axes = figure.subplots()
     positions = list(range(len(rows)))[::-1]
     left = [0.0] * len(rows)
     for level in LEVELS:
@@ -49,13 +47,8 @@ def draw_figure(results: Results) -> Any:
 
 def figure_bytes(results: Results, fmt: str) -> bytes:
     """The figure encoded as `fmt` ("png" at 200 dpi, "svg", "pdf")."""
-    pyplot = _pyplot()
-    figure = draw_figure(results)
-    try:
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=fmt, dpi=200)
-    finally:
-        pyplot.close(figure)
+    buffer = io.BytesIO()
+    draw_figure(results).savefig(buffer, format=fmt, dpi=200)
     return buffer.getvalue()
 
 
