@@ -201,6 +201,9 @@ def test_kill_at_random_moments_then_rerun(tmp_path: Path) -> None:
     assert final.returncode == 0, final.output
     assert kills >= 1
     assert out.read_bytes() == reference.read_bytes()
+    other = run_cli(tasks, out, "--max-tokens", "7")
+    assert other.returncode == 2 and "written with other settings (max_tokens: 128 -> 7)" in other.output[1]
+    assert out.read_bytes() == reference.read_bytes()
 
 
 # -- the real embedded model --------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def _load_target(args: argparse.Namespace) -> tuple[list[EvalItem], dict[str, An
 
 def _run_predict(args: argparse.Namespace) -> int:
     from ..pipeline.options import _unescape
-    from .predict import PredictConfig, predict
+    from .predict import PredictConfig, check_resumable, predict
 
     stop = () if args.no_stop else (tuple(_unescape(s) for s in args.stop) if args.stop else None)
     config = PredictConfig(args.output, args.prompt_style, args.num_pos_examples, args.max_tokens, args.temperature,
@@ -163,6 +163,7 @@ def _run_predict(args: argparse.Namespace) -> int:
     items, source = _load_target(args)
     backend_config = _backend_config(args)
     source.update(backend=backend_config.resolved_kind(), model=backend_config.model)
+    check_resumable(config, source)
     backend = make_backend(backend_config)
     try:
         summary = predict(items, backend, config, source, progress=not args.no_progress and sys.stderr.isatty())

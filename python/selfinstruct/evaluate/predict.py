@@ -84,6 +84,11 @@ class PredictSummary:
         return "\n".join([text, *self.notes])
 
 
+def check_resumable(config: PredictConfig, source: Optional[dict[str, Any]] = None) -> None:
+    """Fail early (before a model loads) if `config.output` was written with other settings."""
+    PredictionLog(config.output, {**config.settings(), **(source or {})}).check_settings()
+
+
 def predict(items: Sequence[EvalItem], backend: Backend, config: PredictConfig,
             source: Optional[dict[str, Any]] = None, progress: bool = False) -> PredictSummary:
     """Predict every item not yet in `config.output` (the first `config.limit` items), durably.

@@ -32,7 +32,8 @@ class PredictionLog:
 
     def __enter__(self) -> "PredictionLog":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        # The lock is on the predictions file itself: it is only ever appended to or truncated in place.
+        self._lock_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -51,10 +52,10 @@ class PredictionLog:
             self._lock_fd = None
 
     def _recover(self) -> None:
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        if self.path.stat().st_size == 0:
             write_atomic(self.settings_path, json.dumps(self.settings, indent=2, ensure_ascii=False) + "\n")
             return
-        self._check_settings()  # before touching the file: it may be someone else's
+        self.check_settings()  # before touching the file: it may be someone else's
         data = self.path.read_bytes()
         complete = data.rfind(b"\n") + 1
         if complete != len(data):
@@ -75,7 +76,10 @@ class PredictionLog:
                 raise RecordError(self.path, number, f"duplicate id {ident!r}: the file was edited; use a new output file")
             self.done[ident] = record["prediction"]
 
-    def _check_settings(self) -> None:
+    def check_settings(self) -> None:
+        """Raise ValueError unless the file is empty or absent, or was written with these settings."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
         try:
             saved = json.loads(self.settings_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
