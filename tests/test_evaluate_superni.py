@@ -168,6 +168,14 @@ def test_xlingual_track_equals_rouge_score_with_the_tokenizer(tmp_path: Path) ->
 
 # -- bad input ---------------------------------------------------------------------------------------
 
+def assert_line_errors(path: Path, reader: Any, cases: dict[str, str]) -> None:
+    """Each file text makes `reader(path)` raise RecordError with the message (file:line: ...)."""
+    for text, message in cases.items():
+        path.write_text(text)
+        with pytest.raises(RecordError, match=re.escape(message)):
+            reader(path)
+
+
 def test_prediction_file_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     cases = {
@@ -178,10 +186,7 @@ def test_prediction_file_errors_name_the_line(tmp_path: Path) -> None:
         '[1, 2]\n': "p.jsonl:1: expected a JSON object",
         '{"id": "a", "prediction": "x"}\n{"id": "b", "predic': "p.jsonl:2: malformed JSON",
     }
-    for text, message in cases.items():
-        path.write_text(text)
-        with pytest.raises(RecordError, match=re.escape(message)):
-            read_predictions(path)
+    assert_line_errors(path, read_predictions, cases)
     with pytest.raises(RecordError, match="last line is unfinished"):
         read_predictions(path)
 
@@ -212,10 +217,7 @@ def test_reference_file_errors(tmp_path: Path) -> None:
         '{"id": "a", "references": ["x"]}\n{"id": "a", "references": ["y"]}\n': "r.jsonl:2: duplicate id 'a'",
         '{"id": "a", "references": ["x"], "track": "french"}\n': "r.jsonl:1: 'track' must be one of",
     }
-    for text, message in cases.items():
-        path.write_text(text)
-        with pytest.raises(RecordError, match=re.escape(message)):
-            load_reference_file(path)
+    assert_line_errors(path, load_reference_file, cases)
     path.write_text('{"id": "a", "references": ["x"], "task_category": "A"}\n{"id": "b", "references": ["y"]}\n')
     with pytest.raises(ValueError, match="some instances have a category and 'b' has none"):
         evaluate_superni(load_reference_file(path), {})

@@ -39,8 +39,8 @@ def read_predictions(
             first_line[ident] = number
             predictions[ident] = prediction
     except RecordError as error:
-        if _ends_unfinished(path) and error.line == _line_count(path):
-            message = str(error)[len(f"{error.path}:{error.line}: "):]
+        message = str(error)[len(f"{error.path}:{error.line}: "):]
+        if message.startswith("malformed JSON") and _ends_unfinished(path) and error.line == _line_count(path):
             raise RecordError(path, error.line, f"{message}; the last line is unfinished "
                               "(a killed `selfinstruct predict`? rerun it to complete the file)") from None
         raise
