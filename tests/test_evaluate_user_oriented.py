@@ -109,3 +109,22 @@ def test_model_names_from_file_names() -> None:
     assert model_name("dir/text-davinci-003_predictions.jsonl") == "text-davinci-003"
     assert model_name("mine.jsonl") == "mine"
     assert model_name("_predictions.jsonl") == "_predictions"
+
+
+def test_predict_then_evaluate_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import selfinstruct.evaluate.cli as evaluate_cli
+    from evaluate_fakes import AnswerBackend
+
+    monkeypatch.setattr(evaluate_cli, "make_backend", lambda config: AnswerBackend())
+    data = tmp_path / "uo.jsonl"
+    write_user_oriented(data, tasks=5)
+    out = tmp_path / "fake_predictions.jsonl"
+    assert cli_main(["predict", "user-oriented", "--data", str(data), "-o", str(out), "--prompt-style", "alpaca",
+                     "--no-progress"]) == 0
+    items = load_user_oriented(data)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [item.id for item in items]
+    capsys.readouterr()
+    assert cli_main(["evaluate", "user-oriented", "--data", str(data), "--predictions", str(out)]) == 0
+    row = capsys.readouterr().out.splitlines()[2].split()
+    assert row[0] == "fake" and row[3:5] == [str(len(items)), "0"]
