@@ -4,7 +4,7 @@
     python bench/bench_dedup.py --quick         # smaller sizes, for a smoke run
 
 Sections: (1) brute-force pair kernel, (2) greedy admission of the real corpora in
-../shared/data/instructions when present, (3) the generated 1,000,000-candidate stream, timed in a
+../shared/data/instructions (outside the repository; skipped, saying so, when absent), (3) the generated 1,000,000-candidate stream, timed in a
 child process so its peak RSS is its own. Each timing is the median of --repeats runs; every
 section checks that the decisions are identical to the anchors'.
 """
@@ -169,7 +169,10 @@ def main() -> None:
 
     print(f"# selfinstruct dedup benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}")
     corpora = load_corpora()
-    kernel_texts = corpora.get("codealpaca_20k_subset") or generate_stream(3000, seed=1)
+    kernel_texts = corpora.get("codealpaca_20k_subset")
+    if kernel_texts is None:
+        print(f"({SHARED / 'instructions' / 'codealpaca_20k_subset.jsonl'} not present: the pair kernel runs on 3,000 generated instructions)")
+        kernel_texts = generate_stream(3000, seed=1)
     kernel = kernel_section(kernel_texts, 1000 if args.quick else 3000, args.repeats, args.threads)
     print("\n## Brute-force pair kernel (all pairs, F matrix)")
     print(f"{kernel['pairs']:,} pairs, mean {kernel['mean_tokens']:.1f} tokens; identical to rapidfuzz+reference F: {kernel['identical']}")
@@ -198,7 +201,7 @@ def main() -> None:
         together = section["all_together"]
         print(f"\nAll corpora as one stream: {together['candidates']:,} candidates, {together['kept']:,} kept, {together['ours_s']:.3f} s")
     else:
-        print("\n(../shared/data not present: corpus section skipped)")
+        print(f"\n({SHARED} not present: the real-corpus section is skipped)")
 
     stream = stream_section(args.stream_size, args.repeats, args.threads, 100_000, 20_000 if not args.quick else 5000, 300 if args.quick else 1000)
     results["stream"] = stream
