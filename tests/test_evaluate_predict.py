@@ -230,3 +230,26 @@ def test_predict_on_the_embedded_model_resumes(tmp_path: Path) -> None:
     assert (summary.resumed, summary.written) == (2, 2) and records[:2] == first
     assert [r["id"] for r in records] == [item.id for item in items]
     assert summary.completion_tokens > 0 and all(isinstance(r["prediction"], str) for r in records)
+
+
+def test_predict_through_an_openai_compatible_server(tmp_path: Path) -> None:
+    """The real HTTP backend against a local scripted server: parameters go out, answers come back in order."""
+    from fake_openai import FakeServer
+
+    from selfinstruct.backends import BackendConfig, create_backend
+
+    server = FakeServer()
+    try:
+        backend = create_backend(BackendConfig(kind="openai", base_url=server.url, model="m", concurrency=3))
+        items = load_instruction_file(write_instruction_file(tmp_path / "tasks.jsonl", count=7))
+        out = tmp_path / "p.jsonl"
+        predict(items, backend, PredictConfig(out, max_tokens=9, prompts_per_call=4))
+        bodies = server.posts()
+    finally:
+        server.close()
+    prompts = {body["prompt"] for body in bodies}
+    assert prompts == {build_prompt(item, "completion") for item in items}
+    assert all(body["max_tokens"] == 9 and body["temperature"] == 0.0 and body["stop"] == ["\nInput:"] for body in bodies)
+    records = lines(out)
+    assert [r["id"] for r in records] == [item.id for item in items]
+    assert all(r["prediction"] == f"echo:{build_prompt(item, 'completion')}:0" for r, item in zip(records, items))

@@ -184,7 +184,10 @@ def _backend_config(args: argparse.Namespace) -> Any:
             if key not in specs:
                 raise ValueError(f"{args.config}: unknown key {key!r}; predict's config file takes backend flags, e.g. model")
             values[specs[key].name] = _coerce(specs[key], value, str(args.config))
-    values.update({spec.name: getattr(args, key) for key, spec in specs.items() if key in vars(args)})
+    for key, spec in specs.items():
+        if key in vars(args):
+            value = getattr(args, key)
+            values[spec.name] = tuple(value) if spec.kind is tuple else value
     return BackendConfig(**values, seed=args.seed)
 
 
@@ -202,7 +205,8 @@ def _handler(command: str, run: Callable[[argparse.Namespace], int]) -> Callable
             print(f"selfinstruct {command}: error: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print(f"selfinstruct {command}: interrupted", file=sys.stderr)
+            hint = "; rerun the same command to resume" if command == "predict" else ""
+            print(f"selfinstruct {command}: interrupted{hint}", file=sys.stderr)
             return 130
 
     return handle
