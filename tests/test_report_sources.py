@@ -153,3 +153,19 @@ def test_missing_and_empty_sources(tmp_path):
     (tmp_path / "list.json").write_text(json.dumps({"instruction": "a"}))
     with pytest.raises(RecordError, match="expected a JSON list"):
         load_source(tmp_path / "list.json")
+
+
+def test_a_runs_own_seed_file_is_used_for_novelty(tmp_path):
+    from report_data import write_seeds
+    from selfinstruct.report import ReportOptions, build_report
+
+    run = write_run(tmp_path / "run")
+    seeds = write_seeds(tmp_path / "my_seeds.jsonl")
+    write_jsonl(run / "state" / "instructions.jsonl", [{"journal": 1, "step": "instructions",
+                                                         "settings": {"seed_tasks": str(seeds)}}])
+    report = build_report([run], ReportOptions(diversity=False))
+    assert report.seed_label == "1 seed instructions (my_seeds.jsonl)"
+    seeds.unlink()
+    report = build_report([run], ReportOptions(diversity=False))
+    assert "175 seed instructions" in report.seed_label
+    assert any("not found here" in note for note in report.notes)

@@ -130,6 +130,9 @@ def build_report(sources: Sequence[str | Path], options: Optional[ReportOptions]
 
     start = time.perf_counter()
     seeds, seed_label = _seed_instructions(options, datasets)
+    for d in datasets:
+        if options.seeds is None and d.seed_file is not None and not d.seed_file.is_file():
+            notes.append(f"{d.name}: made with seed file {d.seed_file}, not found here; novelty is against {seed_label}")
     measured = [novelty(d.instructions, seeds, options.pairwise_sample, options.threads) for d in datasets]
     summaries = [SourceSummary(d.name, d.kind, str(d.path), float(m.to_seed.mean()) if len(m.to_seed) else None,
                                m.pairwise_mean, m.pairwise_sample) for d, m in zip(datasets, measured)]
