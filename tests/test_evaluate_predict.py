@@ -253,3 +253,18 @@ def test_predict_through_an_openai_compatible_server(tmp_path: Path) -> None:
     records = lines(out)
     assert [r["id"] for r in records] == [item.id for item in items]
     assert all(r["prediction"] == f"echo:{build_prompt(item, 'completion')}:0" for r, item in zip(records, items))
+
+
+def test_backend_flags_and_config_file(tmp_path: Path) -> None:
+    from selfinstruct.cli import build_parser
+    from selfinstruct.evaluate.cli import _backend_config
+
+    config = tmp_path / "predict.toml"
+    config.write_text('model = "my-folder"\nthreads = 3\n')
+    args = build_parser().parse_args(["predict", "f.jsonl", "-o", "o.jsonl", "--config", str(config), "--threads", "1",
+                                      "--seed", "4"])
+    backend = _backend_config(args)
+    assert (backend.model, backend.threads, backend.seed) == ("my-folder", 1, 4)  # flags win over the file
+    config.write_text('max-tokens = 3\n')
+    with pytest.raises(ValueError, match="unknown key 'max_tokens'"):
+        _backend_config(build_parser().parse_args(["predict", "f.jsonl", "-o", "o.jsonl", "--config", str(config)]))
