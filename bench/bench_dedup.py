@@ -100,6 +100,24 @@ def corpora_section(corpora: dict[str, list[str]], repeats: int, threads: int, r
     return {"corpora": rows, "all_together": {"candidates": len(all_texts), "kept": together.num_admitted, "ours_s": together_s}}
 
 
+def coverage_section(corpora: dict[str, list[str]], threads: int) -> dict:
+    """Texts without reference tokens per corpus, and what admission does with them under each tokenizer."""
+    rows = {}
+    for name, texts in corpora.items():
+        counts = [len(si.tokenize(text)) for text in texts]
+        rouge = si.Pool(threads=threads).admit(texts)
+        unicode = si.Pool(tokenizer="unicode", threads=threads).admit(texts)
+        rows[name] = {
+            "candidates": len(texts),
+            "no_tokens": sum(count == 0 for count in counts),
+            "at_most_one": sum(count <= 1 for count in counts),
+            "rejected_at_most_one": int(sum(1 for k, count in enumerate(counts) if count <= 1 and not rouge.admitted[k])),
+            "kept_rouge": rouge.num_admitted,
+            "kept_unicode": unicode.num_admitted,
+        }
+    return rows
+
+
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {here!r})
@@ -200,6 +218,14 @@ def main() -> None:
             )
         together = section["all_together"]
         print(f"\nAll corpora as one stream: {together['candidates']:,} candidates, {together['kept']:,} kept, {together['ours_s']:.3f} s")
+        coverage = coverage_section(corpora, args.threads)
+        results["coverage"] = coverage
+        print("\n## Texts without reference tokens (what `selfinstruct dedup` warns about)")
+        print("| corpus | candidates | no tokens | <= 1 token | rejected with <= 1 token | kept (rouge) | kept (unicode) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, row in coverage.items():
+            print(f"| {name} | {row['candidates']:,} | {row['no_tokens']:,} | {row['at_most_one']:,} | "
+                  f"{row['rejected_at_most_one']:,} | {row['kept_rouge']:,} | {row['kept_unicode']:,} |")
     else:
         print(f"\n({SHARED} not present: the real-corpus section is skipped)")
 

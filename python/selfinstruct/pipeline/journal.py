@@ -1,12 +1,12 @@
 """Durable, resumable step output: an append-only data file plus a commit log.
 
-Each unit of work (a round of step 1, a batch of steps 2 and 3) is made durable in two appends,
+Each unit of work (a group of requests of a step) is made durable in two appends,
 both fsynced: first its records to the data file, then one commit line to the state file that
 says how many bytes and lines of the data file are committed, with the step's counters. A kill
 at any moment leaves at most one uncommitted tail (or a torn line) behind; on restart the journal
 truncates the data file back to the last commit and the step redoes that unit. Nothing committed is
-lost, nothing is written twice, and since every round's randomness is a pure function of
-(run seed, step, round number) the redone unit is the one an uninterrupted run would have made.
+lost, nothing is written twice, and since every request's randomness is a pure function of
+(run seed, step, request index) the redone unit is the one an uninterrupted run would have made.
 
 Test hook: SELFINSTRUCT_CRASH_AT="<step>.<point>@<n>" kills the process with SIGKILL the n-th time
 it reaches <point>: before_commit (data appended, commit not), after_commit, torn_data or
@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import collections
 import fcntl
-import hashlib
 import json
 import logging
 import os
-import random
 import signal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..records import RecordError, dump_line, read_jsonl
 
@@ -51,17 +49,6 @@ def crashpoint(name: str) -> bool:
         return True
     os.kill(os.getpid(), signal.SIGKILL)
     return False  # pragma: no cover
-
-
-def derive_seed(seed: int, *parts: Any) -> int:
-    """A 31-bit seed that depends only on the run seed and the given parts (stable across runs)."""
-    digest = hashlib.sha256(json.dumps([seed, *parts]).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
-def round_rng(seed: int, step: str, round_index: int) -> random.Random:
-    """The RNG of one round: its whole state follows from what the commit log saves (seed, round)."""
-    return random.Random(derive_seed(seed, step, "rng", round_index))
 
 
 def _append(path: Path, payload: bytes, torn_point: str) -> None:
@@ -95,15 +82,114 @@ def _truncate(path: Path, size: int) -> None:
         os.fsync(handle.fileno())
 
 
-def _complete_lines(path: Path) -> tuple[list[bytes], int]:
-    """The newline-terminated lines of a file and their total size (a torn last line excluded)."""
-    data = path.read_bytes() if path.exists() else b""
-    end = data.rfind(b"\n") + 1
-    return data[:end].splitlines(keepends=True), end
+def _complete_size(path: Path) -> int:
+    """The size of a file up to its last newline (a torn last line excluded), read from the end."""
+    if not path.exists():
+        return 0
+    with open(path, "rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        position = end
+        while position > 0:
+            step = min(1 << 16, position)
+            handle.seek(position - step)
+            chunk = handle.read(step)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                return position - step + newline + 1
+            position -= step
+    return 0
+
+
+def _lines(path: Path, limit: Optional[int] = None) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a file's newline-terminated lines, streamed; at most `limit` bytes read."""
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        remaining = limit
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n"):
+                return  # a torn last line
+            if remaining is not None:
+                remaining -= len(line)
+                if remaining < 0:
+                    return
+            yield number, line
+
+
+def _count_lines(path: Path, size: int) -> int:
+    count = 0
+    with open(path, "rb") as handle:
+        while size > 0:
+            chunk = handle.read(min(1 << 22, size))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            size -= len(chunk)
+    return count
+
+
+def last_commit(state_path: Path) -> Optional[dict[str, Any]]:
+    """The last commit line of a state file (None without one), reading only the file's end."""
+    size = _complete_size(state_path)
+    if not size:
+        return None
+    with open(state_path, "rb") as handle:
+        start = max(0, size - (1 << 20))
+        handle.seek(start)
+        tail = handle.read(size - start).splitlines()
+    try:
+        entry = json.loads(tail[-1])
+    except (json.JSONDecodeError, IndexError):
+        return None
+    return entry if "commit" in entry else None
+
+
+class FileLock:
+    """An exclusive, non-blocking lock on `<path>`; the lock file is removed again on release.
+
+    After locking, the path must still name the locked file: a run that removed it on release
+    (while we waited to lock the old one) makes us retry on the new file.
+    """
+
+    def __init__(self, path: Path, busy_message: str) -> None:
+        self.path = Path(path)
+        self.busy_message = busy_message
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> "FileLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise RuntimeError(self.busy_message) from None
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                return self
+            os.close(fd)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            try:
+                os.unlink(self.path)  # while still locked: nobody can hold a lock on it now
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)
+            self._fd = None
 
 
 class Journal:
-    """The data file and commit log of one step; use as a context manager (holds a lock)."""
+    """The data file and commit log of one step; use as a context manager (holds a lock).
+
+    `recover()` brings both files back to the last commit and returns its state; `records()` then
+    streams the committed records (nothing is held in memory).
+    """
 
     def __init__(self, step: str, data_path: Path, state_path: Path, settings: dict[str, Any]) -> None:
         self.step = step
@@ -113,23 +199,15 @@ class Journal:
         self.data_bytes = 0
         self.data_lines = 0
         self.commits = 0
-        self._lock_fd: Optional[int] = None
+        self._lock = FileLock(self.state_path.with_name(self.state_path.name + ".lock"),
+                              f"another run is writing {self.data_path}: wait for it or stop it first")
 
     def __enter__(self) -> "Journal":
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.state_path.with_name(self.state_path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-            raise RuntimeError(f"another run is writing {self.data_path}: wait for it or stop it first") from None
+        self._lock.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.__exit__(*exc)
 
     def recover(
         self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]] = None
@@ -137,26 +215,36 @@ class Journal:
         """Bring the files back to the last commit; return (committed records, last commit's state).
 
         A data file without a commit log (e.g. written by the reference code) is adopted whole,
-        with `adopt(records)` giving the state to resume from.
+        with `adopt(records)` giving the state to resume from. Large steps use `recover_state()`
+        and stream `records()` instead of holding every record.
         """
-        lines, good_size = _complete_lines(self.state_path)
+        state = self.recover_state(adopt)
+        return list(self.records()), state
+
+    def recover_state(self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]] = None) -> Optional[dict[str, Any]]:
+        """`recover()` without loading the records: returns the last commit's state."""
+        good_size = _complete_size(self.state_path)
         if self.state_path.exists() and self.state_path.stat().st_size != good_size:
             LOG.info("%s: removing a torn last line from %s", self.step, self.state_path)
             _truncate(self.state_path, good_size)
-        entries = []
-        for number, line in enumerate(lines, start=1):
+        header: Optional[dict[str, Any]] = None
+        last: Optional[dict[str, Any]] = None
+        for number, line in _lines(self.state_path):
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line)
             except json.JSONDecodeError:
                 raise RecordError(self.state_path, number, "malformed state line: delete the state file to start over") from None
-        if not entries:
+            if header is None:
+                header = entry
+            else:
+                last = entry
+                self.commits += 1
+        if header is None:
             return self._start(adopt)
-        header, commits = entries[0], entries[1:]
         if header.get("journal") != STATE_VERSION or header.get("step") != self.step:
             raise RecordError(self.state_path, 1, f"not a {self.step!r} state file of version {STATE_VERSION}")
         self._warn_changed(header.get("settings", {}))
-        last = commits[-1] if commits else {"data_bytes": 0, "data_lines": 0, "state": None}
-        self.commits = len(commits)
+        last = last or {"data_bytes": 0, "data_lines": 0, "state": None}
         self.data_bytes, self.data_lines = last["data_bytes"], last["data_lines"]
         size = self.data_path.stat().st_size if self.data_path.exists() else 0
         if size < self.data_bytes:
@@ -167,23 +255,30 @@ class Journal:
         if size > self.data_bytes:
             LOG.info("%s: dropping %d uncommitted bytes of %s", self.step, size - self.data_bytes, self.data_path)
             _truncate(self.data_path, self.data_bytes)
-        records = [record for _, record in read_jsonl(self.data_path)] if self.data_path.exists() else []
-        if len(records) != self.data_lines:
-            raise RuntimeError(f"{self.data_path} has {len(records)} records, {self.state_path} says {self.data_lines}")
+        lines = _count_lines(self.data_path, self.data_bytes) if self.data_bytes else 0
+        if lines != self.data_lines:
+            raise RuntimeError(f"{self.data_path} has {lines} records, {self.state_path} says {self.data_lines}")
         if self.commits:
-            LOG.info("%s: resuming after %d commits (%d records in %s)", self.step, self.commits, len(records),
+            LOG.info("%s: resuming after %d commits (%d records in %s)", self.step, self.commits, lines,
                      self.data_path.name)
-        return records, last["state"]
+        return last["state"]
 
-    def _start(self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]]) -> tuple[list[dict[str, Any]], Optional[dict[str, Any]]]:
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The committed records, streamed from the data file."""
+        for number, line in _lines(self.data_path, self.data_bytes):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as error:
+                raise RecordError(self.data_path, number, f"malformed JSON ({error.msg})") from None
+
+    def _start(self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]]) -> Optional[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         if self.data_path.exists() and self.data_path.stat().st_size:
             if adopt is None:
                 raise RuntimeError(f"{self.data_path} exists without its state file {self.state_path}: move it away")
-            _, good_size = _complete_lines(self.data_path)
-            _truncate(self.data_path, good_size)
+            _truncate(self.data_path, _complete_size(self.data_path))
             records = [record for _, record in read_jsonl(self.data_path)]
-            LOG.warning("%s: adopting %d records of %s (no state file)", self.step, len(records), self.data_path)
+            LOG.info("%s: adopting %d records of %s (no state file)", self.step, len(records), self.data_path)
         else:
             self.data_path.parent.mkdir(parents=True, exist_ok=True)
             self.data_path.write_bytes(b"")
@@ -192,12 +287,12 @@ class Journal:
         _fsync_dir(self.state_path.parent)
         _fsync_dir(self.data_path.parent)
         if not records:
-            return [], None
+            return None
         self.data_bytes = self.data_path.stat().st_size
         self.data_lines = len(records)
         state = adopt(records) if adopt else {}
         self.commit([], state)
-        return records, state
+        return state
 
     def _warn_changed(self, saved: dict[str, Any]) -> None:
         changed = sorted(key for key in set(saved) | set(self.settings) if saved.get(key) != self.settings.get(key))
@@ -205,7 +300,7 @@ class Journal:
             LOG.warning("%s: resuming with changed settings (%s): the result will differ from a run with either",
                         self.step, ", ".join(changed))
 
-    def commit(self, records: list[dict[str, Any]], state: dict[str, Any]) -> None:
+    def commit(self, records: Sequence[dict[str, Any]], state: dict[str, Any]) -> None:
         """Append records, then the commit line that makes them (and `state`) durable."""
         payload = "".join(dump_line(record) for record in records).encode()
         if payload:
@@ -219,29 +314,29 @@ class Journal:
         crashpoint(f"{self.step}.after_commit")
 
 
-def read_committed(data_path: Path, state_path: Path) -> list[dict[str, Any]]:
-    """Another step's committed records, read-only: an uncommitted or torn tail is ignored.
+def committed_records(data_path: Path, state_path: Path) -> Iterator[dict[str, Any]]:
+    """Another step's committed records, streamed read-only: an uncommitted or torn tail is ignored.
 
     A data file without a state file (e.g. from the reference code) is read whole, minus a torn line.
     """
     if not data_path.exists():
-        return []
-    lines, _ = _complete_lines(state_path)
-    limit: Optional[int] = None
-    if lines:
-        try:
-            entries = [json.loads(line) for line in lines]
-        except json.JSONDecodeError:
-            raise RecordError(state_path, len(lines), "malformed state line") from None
-        limit = entries[-1].get("data_lines", 0) if len(entries) > 1 else 0
-    records = []
-    for number, line in enumerate(_complete_lines(data_path)[0], start=1):
-        if limit is not None and len(records) >= limit:
+        return
+    commit = last_commit(state_path)
+    limit = commit["data_lines"] if commit else (0 if _complete_size(state_path) else None)
+    count = 0
+    for number, line in _lines(data_path):
+        if limit is not None and count >= limit:
             break
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as error:
             raise RecordError(data_path, number, f"malformed JSON ({error.msg})") from None
-    return records
+        count += 1
+        yield record
+
+
+def read_committed(data_path: Path, state_path: Path) -> list[dict[str, Any]]:
+    """`committed_records` as a list (for small files and tests)."""
+    return list(committed_records(data_path, state_path))

@@ -1,142 +1,167 @@
-"""Durable generate -> parse -> filter -> admit rounds, shared by step 1 and the Alpaca mode.
+"""One shape for every generation step: build -> generate (streamed) -> parse -> filter -> commit.
 
-A round builds `prompts_per_round` prompts with the round's own RNG, makes one backend call,
-turns each completion into candidates (the subclass parses and filters, counting reasons), admits
-them through the exact ROUGE-L pool (seeds plus everything admitted before, earlier candidates of
-the same round included) and commits the admitted records with the round counter and counters.
-The RNG and the sampling seed of round r depend only on (run seed, step, r), and the pool is
-rebuilt from the data file, so a resumed run makes exactly the rounds an uninterrupted one makes.
+A `Step` numbers its requests 0, 1, 2, ... and says how to build request i (`build`), what a
+finished request adds (`take`: parse, filter, admit; drops go to the run log with their reason)
+and when to stop (`stop_note`). `run()` is the one journal loop around them: it recovers the
+journal and the run logs, streams requests through a `Window` of W in flight, takes results in
+submission order, and commits every few results (with a batch-only backend: every window, so a
+resumed run makes the same engine calls). A commit appends the new records, flushes the run logs,
+then writes the commit line with the step's state (next request, counters, log positions).
 """
 from __future__ import annotations
 
-import collections
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
-import numpy as np
-
-from .. import Pool
-from ..backends.base import Backend, Completion, SamplingParams
-from .common import chat_formatter, generate, load_seeds, state_path, step_settings
+from ..backends.base import Backend, Completion
+from ..backends.streaming import RoundsStream, open_stream
 from .config import PipelineConfig
+from .driver import Request, Window
+from .files import state_path
+from .journal import Journal
 from .progress import StepProgress, StepSummary
-from .prompts import Prompt
-from .state import Journal, derive_seed, round_rng
+from .prompts import chat_formatter
+from .runlog import RunLog
 
-Candidate = tuple[str, dict[str, Any]]  # (instruction, extra record fields)
-
-
-def similarity_record(pool: Pool, text: str, index: int, top: int = 10) -> dict[str, Any]:
-    """most_similar (top pool entries -> F) and avg_similarity_score of the instruction admitted at
-    `index`, over the pool just before it (seeds and earlier admissions), as the reference computes."""
-    scores = pool.scores(text)[:index]
-    if not len(scores):
-        return {"most_similar": {}, "avg_similarity_score": 0.0}
-    order = np.lexsort((np.arange(len(scores)), -scores))[:top]
-    return {
-        "most_similar": {pool[int(j)]: float(scores[j]) for j in order},
-        "avg_similarity_score": float(np.mean(scores)),
-    }
+# With a streaming backend, results are committed at least 4 times per window and at least every
+# this many requests: a kill loses little, and the fsyncs stay a small share of the work.
+COMMIT_EVERY = 32
 
 
-class AdmissionRounds:
-    """Base of a round-based generation step; subclasses say how to prompt and how to parse."""
+class Step:
+    """Base of a generation step; subclasses provide the hooks below."""
 
-    step = ""
-    title = ""
-    data_file = ""
+    name = ""  # journal and state file name, e.g. "instructions"
+    title = ""  # CLI and run-log name, e.g. "generate-instructions"
+    unit = "item"
+    kept_key = "kept"
     settings_sections: tuple[str, ...] = ()
 
     def __init__(self, config: PipelineConfig, backend: Backend) -> None:
         self.config = config
         self.backend = backend
         self.chat = chat_formatter(backend, self.prompt_style())
-        self.seeds = load_seeds(config)
-        self.machine: list[str] = []
+        self.summary = StepSummary(self.title, kept_key=self.kept_key)
+        self.log = RunLog(config.output_dir, self.title, self.summary.counts)
+        self.window = config.window_for(self.batch_size())
+        self.batch_only = True  # set by run() from the stream the backend gives
 
-    # -- what subclasses provide -------------------------------------------------------------
+    # -- what a step provides ------------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        raise NotImplementedError
+
     def prompt_style(self) -> str:
         return self.config.prompt_style
 
-    def build_prompts(self, rng: Any) -> list[Prompt]:
+    def batch_size(self) -> int:
+        """The step's own batch (round) size: the default window."""
         raise NotImplementedError
 
-    def sampling(self, seed: int) -> SamplingParams:
+    def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
+        """Take up what earlier runs committed (records streamed from the journal, the step's state)."""
+
+    def build(self, index: int) -> Optional[Request]:
         raise NotImplementedError
 
-    def candidates(self, prompt: Prompt, completion: Completion, counts: collections.Counter) -> list[Candidate]:
+    def take(self, request: Request, completions: list[Completion]) -> list[dict[str, Any]]:
+        """Parse, filter and admit one finished request; return the records to commit."""
         raise NotImplementedError
 
-    # -- the loop ----------------------------------------------------------------------------
-    @property
-    def data_path(self) -> Path:
-        return self.config.output_dir / self.data_file
+    def stop_note(self) -> Optional[str]:
+        """None to go on; a note ("" for none) to stop before the next request is taken."""
+        return None
 
+    def save(self) -> dict[str, Any]:
+        """The step's own state for the commit line."""
+        return {}
+
+    def progress_total(self) -> tuple[Optional[int], int]:
+        """(total, done so far) for the progress bar."""
+        return None, 0
+
+    def advanced(self, records: list[dict[str, Any]]) -> int:
+        """How far the bar moves for one request's records."""
+        return len(records)
+
+    def pool_size(self) -> int:
+        """What progress.jsonl calls pool_size: the step's kept items so far."""
+        return self.summary.counts[self.kept_key]
+
+    def idle(self) -> bool:
+        """Work done while the engine has nothing finished; True while more is left."""
+        return False
+
+    def before_commit(self) -> None:
+        """Make side work durable just before a commit."""
+
+    def finish(self, journal: Journal) -> None:
+        """After the loop (also when nothing was left to do): publish outputs."""
+
+    def adopt(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The state to resume from for a data file found without its state file."""
+        return {"next_request": len(records), "counts": {}}
+
+    # -- the loop ------------------------------------------------------------------------------
     def run(self) -> StepSummary:
-        """Run rounds until `num_instructions` are admitted (or too many rounds admit nothing)."""
         config = self.config
-        summary = StepSummary(self.title, kept_key="admitted")
-        settings = step_settings(config, *self.settings_sections)
-        with Journal(self.step, self.data_path, state_path(config, self.step), settings) as journal:
-            records, state = journal.recover(adopt=_adopt)
-            state = state or {"next_round": 0, "stalled": 0, "counts": {}}
-            self.machine = [record["instruction"] for record in records]
-            self.pool = Pool([t.instruction for t in self.seeds] + self.machine,
-                             threshold=config.similarity_threshold, tokenizer=config.similarity_tokenizer)
-            summary.counts.update(state["counts"])
-            summary.counts["admitted"] = len(self.machine)
-            round_index, stalled = state["next_round"], state["stalled"]
-            target = config.num_instructions
-            progress = StepProgress(summary, target, min(len(self.machine), target), config.progress, unit="instr")
+        settings = config.step_settings(*self.settings_sections)
+        with Journal(self.name, self.data_path, state_path(config, self.name), settings) as journal:
+            state = journal.recover_state(adopt=self.adopt) or {}
+            self.summary.counts.update(state.get("counts", {}))
+            self.log.recover(state.get("logs"))
+            start = state.get("next_request", 0)
+            self.restore(journal, state.get("step") or {}, start)
+            total, done = self.progress_total()
+            progress = StepProgress(self.summary, total, done, config.progress, unit=self.unit)
             try:
-                while len(self.machine) < target:
-                    if config.max_stalled_rounds and stalled >= config.max_stalled_rounds:
-                        summary.note = f"stopped early: {stalled} rounds in a row admitted nothing (--max-stalled-rounds)"
-                        break
-                    new = self.run_round(round_index, summary.counts, progress)
-                    stalled = 0 if new else stalled + 1
-                    round_index += 1
-                    journal.commit(new, {"next_round": round_index, "stalled": stalled, "counts": dict(summary.counts)})
-                    progress.advance(len(new))
+                note = self.stop_note()
+                if note is None:
+                    note = self._stream(journal, start, progress)
             finally:
                 progress.close()
-        summary.outputs = (str(self.data_path),)
-        return summary
+            if note:
+                self.summary.note = note
+            self.finish(journal)
+        self.summary.outputs = self.summary.outputs or (str(self.data_path),)
+        return self.summary
 
-    def run_round(self, round_index: int, counts: collections.Counter, progress: Optional[StepProgress] = None) -> list[dict[str, Any]]:
-        """One round: prompts, one backend call, candidates, admission; returns the new records."""
-        prompts = self.build_prompts(round_rng(self.config.seed, self.step, round_index))
-        rendered = [prompt.render(self.chat) for prompt in prompts]
-        params = self.sampling(derive_seed(self.config.seed, self.step, "sample", round_index))
-        results = generate(self.backend, rendered, params, progress)
-        found: list[tuple[Candidate, str, Completion]] = []
-        for prompt, text, group in zip(prompts, rendered, results):
-            for completion in group:
-                found.extend((candidate, text, completion) for candidate in self.candidates(prompt, completion, counts))
-        decisions = self.pool.admit([instruction for (instruction, _), _, _ in found])
-        admitted = [(item, d.index) for item, d in zip(found, decisions) if d.admitted]
-        counts["dropped_too_similar"] += len(found) - len(admitted)
-        room = self.config.num_instructions - len(self.machine)
-        if len(admitted) > room:  # the target is reached within this round: keep the first ones only
-            counts["surplus"] += len(admitted) - room
-            self.pool.truncate(admitted[room][1])
-            admitted = admitted[:room]
-        records = []
-        for ((instruction, extra), prompt_text, completion), index in admitted:
-            records.append({
-                "instruction": instruction,
-                **extra,
-                **(similarity_record(self.pool, instruction, index) if self.config.similarity_fields else {}),
-                "metadata": {"prompt": prompt_text, "response": completion.text,
-                             "finish_reason": completion.finish_reason},
-                "request_idx": round_index,
-            })
-            self.machine.append(instruction)
-        counts["admitted"] = len(self.machine)
-        return records
+    def _stream(self, journal: Journal, start: int, progress: StepProgress) -> Optional[str]:
+        stream = open_stream(self.backend, self.window)
+        self.batch_only = isinstance(stream, RoundsStream)
+        group = self.window if self.batch_only else max(1, min(self.window // 4, COMMIT_EVERY))
+        window = Window(stream, self.window, self.build, self.idle if not self.batch_only else None)
+        pending: list[dict[str, Any]] = []
+        position, note, dirty = start, None, False
+        results = window.results(start)
+        try:
+            for request, completions in results:
+                records = self.take(request, completions)
+                prompt_tokens = completions[0].prompt_tokens if completions else 0
+                completion_tokens = sum(c.completion_tokens for c in completions)
+                self.log.batch.prompt_tokens += prompt_tokens
+                self.log.batch.completion_tokens += completion_tokens
+                progress.completed(prompt_tokens, completion_tokens, self.advanced(records))
+                pending.extend(records)
+                position, dirty = request.index + 1, True
+                note = self.stop_note()
+                if position % self.window == 0 or note is not None:
+                    self.log.end_batch(self.pool_size())
+                if position % group == 0 or position % self.window == 0 or note is not None:
+                    self._commit(journal, pending, position)
+                    pending, dirty = [], False
+                if note is not None:
+                    break
+        finally:
+            results.close()  # cancels what is still in flight
+        if dirty:  # the step ran out of requests within a window
+            self.log.end_batch(self.pool_size())
+            self._commit(journal, pending, position)
+        return note
 
+    def _commit(self, journal: Journal, records: list[dict[str, Any]], position: int) -> None:
+        self.before_commit()
+        logs = self.log.flush()
+        journal.commit(records, {"next_request": position, "counts": dict(sorted(self.summary.counts.items())),
+                                 "logs": logs, "step": self.save()})
 
-def _adopt(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Resume state for a reference-format file found without our state file."""
-    last = max((int(r.get("request_idx", -1)) for r in records), default=-1)
-    return {"next_round": last + 1, "stalled": 0, "counts": {}}

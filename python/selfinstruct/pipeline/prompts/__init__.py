@@ -1,4 +1,4 @@
-"""Prompt builders for every step (our wording, the paper's structure; DESIGN.md §1).
+"""Prompt builders for every step (our wording, the paper's structure).
 
 A prompt is a `Prompt(body, cue)`: the completion-style text is body + cue; in chat style the body
 becomes the user message and the cue starts the assistant's reply, so the model continues from the
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
-from .prompt_examples import CLF_EXAMPLES, INPUT_FIRST_DEMOS, OUTPUT_FIRST_DEMOS
+from .examples import CLF_EXAMPLES, INPUT_FIRST_DEMOS, OUTPUT_FIRST_DEMOS
 
 INSTRUCTION_HEADER = "Write a list of new and varied tasks that people might ask an assistant to do:"
 CLF_HEADER = (
@@ -106,3 +106,23 @@ def alpaca_prompt(demonstrations: Sequence[tuple[str, str, str]], tasks_per_prom
         )
     header = ALPACA_HEADER.format(count=tasks_per_prompt)
     return Prompt(header + "\n" + "".join(blocks), f"###\n{len(blocks) + 1}. Instruction:")
+
+
+def chat_formatter(backend: Any, style: str) -> Optional[ChatFormatter]:
+    """None for completion prompts; for chat, a function wrapping a user message in the model's chat
+    template (from `backend.apply_chat_template(messages)`)."""
+    if style == "completion":
+        return None
+    apply = getattr(backend, "apply_chat_template", None)
+    name = getattr(backend, "name", type(backend).__name__)
+    if apply is None:
+        raise ValueError(f"backend {name!r} cannot apply a chat template: use --prompt-style completion")
+    try:  # fail here, before the step does any work, rather than at its first prompt
+        apply([{"role": "user", "content": "Hello."}])
+    except Exception as error:
+        raise ValueError(f"backend {name!r} cannot apply a chat template ({error}); use --prompt-style completion") from None
+
+    def wrap(user: str) -> str:
+        return apply([{"role": "user", "content": user}])
+
+    return wrap

@@ -1,7 +1,7 @@
 """Fine-tuning encodings: prompt/completion templates (our wording) and input clean-up.
 
 Varying the template keeps a fine-tuned model from depending on one format; stripping a lone
-"Field:" prefix from half of the inputs does the same for the inputs' labels (DESIGN.md §1.5).
+"Field:" prefix from half of the inputs does the same for the inputs' labels.
 """
 from __future__ import annotations
 

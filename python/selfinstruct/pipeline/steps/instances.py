@@ -1,77 +1,108 @@
-"""Step 3: instance generation, in durable batches.
+"""Step 3: instance generation.
 
 Each machine instruction whose classification is known gets one greedy completion: input-first
 for ordinary tasks, output-first ("Class label: ...", then an input) for classification tasks.
-Records follow the reference's machine_generated_instances.jsonl (raw text; parsing and filtering
-happen in step 4) plus `is_classification`; batches are committed to state/instances.jsonl.
+The completion is parsed into (input, output) instances here; a length-cut response loses its
+last one, and the instance filters drop invalid, conflicting and duplicate ones (each logged with
+its reason). Records follow the reference's machine_generated_instances.jsonl (the raw text is
+kept) plus `is_classification` and `instances`, the kept [{"input", "output"}], which step 4 uses.
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Optional
 
-from ..backends.base import Backend
-from .classification import check_prefix, read_clf_decisions, read_instructions
-from .common import INSTANCES_FILE, chat_formatter, generate, state_path, step_settings
-from .config import PipelineConfig
-from .progress import StepProgress, StepSummary
-from .prompts import instance_prompt
-from .state import Journal, derive_seed
+from ...backends.base import Backend, Completion
+from .. import inputs
+from ..config import PipelineConfig
+from ..driver import Request
+from ..files import CLF_FILE, INSTANCES_FILE
+from ..instance_filters import InstanceFilter
+from ..journal import Journal
+from ..parsing import apply_truncation, parse_instances
+from ..progress import StepSummary
+from ..prompts import instance_prompt
+from ..seeding import sampling_seed
+from ..step import Step
 
 STEP = "instances"
 
 
+def render_instance(instruction: str, instance: tuple[str, str]) -> str:
+    """An instance as one text, for the rejects log."""
+    return f"{instruction}\nInput: {instance[0]}\nOutput: {instance[1]}"
+
+
+class InstanceStep(Step):
+    name = STEP
+    title = "generate-instances"
+    unit = "task"
+    kept_key = "tasks"
+    settings_sections = ("classification", "instances")
+
+    @property
+    def data_path(self) -> Path:
+        return self.config.output_dir / INSTANCES_FILE
+
+    def batch_size(self) -> int:
+        return self.config.instances.prompts_per_call
+
+    def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
+        self.inputs = inputs.classified_instructions(self.config)
+        inputs.check_prefix(journal.records(), self.inputs, INSTANCES_FILE, key=lambda pair: pair[0]["instruction"])
+        self.total = inputs.count_lines(self.config.output_dir / CLF_FILE)
+        self.done = start
+
+    def progress_total(self) -> tuple[Optional[int], int]:
+        return self.total, self.done
+
+    def build(self, index: int) -> Optional[Request]:
+        pair = next(self.inputs, None)
+        if pair is None:
+            return None
+        task, classification = pair
+        cfg = self.config.instances
+        prompt = instance_prompt(task["instruction"], classification, cfg.num_demonstrations)
+        seed = sampling_seed(self.config.seed, STEP, index)
+        return Request(index, prompt.render(self.chat), cfg.sampling(seed, classification), pair)
+
+    def take(self, request: Request, completions: list[Completion]) -> list[dict[str, Any]]:
+        task, classification = request.context
+        instruction = task["instruction"]
+        completion = completions[0]
+        log = self.log
+
+        def dropped(reason: str, instance: tuple[str, str]) -> None:
+            log.reject(reason, render_instance(instruction, instance), request.index)
+
+        found = parse_instances(completion.text, classification)
+        if not found:
+            log.reject("unparsed_task", f"{instruction}\n{completion.text}", request.index)
+        filters = InstanceFilter(cap=None, on_drop=dropped)
+        pairs, _ = apply_truncation(found, completion.finish_reason, discard_whole=False)
+        filters.drop("truncated", found[len(pairs):])
+        kept = filters(pairs)
+        log.batch.candidates += len(found)
+        log.batch.admitted += len(kept)
+        self.summary.counts["length_cut" if completion.finish_reason == "length" else "complete"] += 1
+        self.summary.counts["tasks"] += 1
+        self.summary.counts["instances"] += len(kept)
+        return [{
+            "instruction": instruction,
+            "raw_instances": completion.text,
+            "instance_metadata": {"prompt": request.prompt, "response": completion.text,
+                                  "finish_reason": completion.finish_reason},
+            "instruction_metadata": task.get("metadata", {}),
+            "most_similar": task.get("most_similar", {}),
+            "avg_similarity_score": task.get("avg_similarity_score"),
+            "is_classification": classification,
+            "instances": [{"input": inp, "output": out} for inp, out in kept],
+        }]
+
+    def advanced(self, records: list[dict[str, Any]]) -> int:
+        return 1
+
+
 def generate_instances(config: PipelineConfig, backend: Backend) -> StepSummary:
     """Run (or resume) step 3 for every instruction that step 2 has classified."""
-    chat = chat_formatter(backend, config.prompt_style)
-    cfg = config.instances
-    decisions = read_clf_decisions(config)
-    tasks = []
-    for record in read_instructions(config):
-        if record["instruction"] not in decisions:
-            break  # step 2 has not reached it yet: stop at the first gap, keeping step 1's order
-        tasks.append(record)
-    summary = StepSummary("generate-instances", kept_key="tasks")
-    data_path = config.output_dir / INSTANCES_FILE
-    settings = step_settings(config, "classification", "instances")
-    with Journal(STEP, data_path, state_path(config, STEP), settings) as journal:
-        done, state = journal.recover(adopt=lambda records: {"next_batch": 0, "counts": {}})
-        check_prefix(done, [task["instruction"] for task in tasks], INSTANCES_FILE)
-        summary.counts.update((state or {}).get("counts", {}))
-        progress = StepProgress(summary, len(tasks), len(done), config.progress, unit="task")
-        try:
-            position, batch_index = len(done), (state or {}).get("next_batch", 0)
-            while position < len(tasks):
-                batch = tasks[position: position + cfg.prompts_per_call]
-                records = []
-                # one call per kind: the two kinds have different token budgets
-                for classification in (False, True):
-                    group = [task for task in batch if decisions[task["instruction"]] == classification]
-                    if not group:
-                        continue
-                    prompts = [instance_prompt(t["instruction"], classification, cfg.num_demonstrations) for t in group]
-                    rendered = [prompt.render(chat) for prompt in prompts]
-                    params = cfg.sampling(derive_seed(config.seed, STEP, batch_index, classification), classification)
-                    results = generate(backend, rendered, params, progress)
-                    for task, text, completions in zip(group, rendered, results):
-                        completion = completions[0]
-                        records.append((task, {
-                            "instruction": task["instruction"],
-                            "raw_instances": completion.text,
-                            "instance_metadata": {"prompt": text, "response": completion.text,
-                                                  "finish_reason": completion.finish_reason},
-                            "instruction_metadata": task.get("metadata", {}),
-                            "most_similar": task.get("most_similar", {}),
-                            "avg_similarity_score": task.get("avg_similarity_score"),
-                            "is_classification": classification,
-                        }))
-                        summary.counts["length_cut" if completion.finish_reason == "length" else "complete"] += 1
-                order = {id(task): i for i, task in enumerate(batch)}
-                ordered = [record for _, record in sorted(records, key=lambda pair: order[id(pair[0])])]
-                summary.counts["tasks"] += len(ordered)
-                position += len(batch)
-                batch_index += 1
-                journal.commit(ordered, {"next_batch": batch_index, "counts": dict(summary.counts)})
-                progress.advance(len(batch))
-        finally:
-            progress.close()
-    summary.outputs = (str(data_path),)
-    return summary
+    return InstanceStep(config, backend).run()
