@@ -73,7 +73,7 @@ def test_chat_style_without_a_template_fails_before_any_work(tmp_path: Path) -> 
 
 def test_config_is_validated(tmp_path: Path) -> None:
     for bad in ({"prompt_style": "fancy"}, {"num_pos_examples": -1}, {"max_tokens": 0}, {"prompts_per_call": 0},
-                {"limit": 0}, {"temperature": -1.0}, {"top_p": 0.0}):
+                {"limit": 0}, {"temperature": -1.0}, {"top_p": 0.0}, {"max_input_chars": 0}):
         with pytest.raises(ValueError):
             PredictConfig(tmp_path / "p.jsonl", **bad)  # type: ignore[arg-type]
 
@@ -110,6 +110,15 @@ def test_rerun_skips_what_is_written_and_ends_like_one_run(tmp_path: Path) -> No
     assert out.read_bytes() == whole.read_bytes()
     third = predict(items, AnswerBackend(), PredictConfig(out, prompts_per_call=7))
     assert third.written == 0 and out.read_bytes() == whole.read_bytes()
+
+
+def test_long_inputs_can_be_cut(tmp_path: Path) -> None:
+    backend = AnswerBackend()
+    long_item = EvalItem("a", "Summarize.", "word " * 1000)
+    predict([long_item, ITEM], backend, PredictConfig(tmp_path / "p.jsonl", max_input_chars=20))
+    prompts = backend.calls[0][0]
+    assert prompts[0] == "Summarize.\n\nInput: " + ("word " * 4).strip() + "\nOutput:"
+    assert prompts[1] == build_prompt(ITEM, "completion")
 
 
 def test_resume_with_other_settings_or_data_is_refused(tmp_path: Path) -> None:

@@ -122,6 +122,8 @@ def _add_predict(subparsers: Any) -> None:
     group.add_argument("--prompts-per-call", type=_positive, default=16, help="prompts per backend call and per fsync (default 16)")
     group.add_argument("--limit", type=_positive, help="only the first N instances (a quick check)")
     group.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    group.add_argument("--max-input-chars", type=_positive, metavar="N",
+                       help="cut each instance's input to N characters (for short-context models; default: never)")
     group.add_argument("--instances-per-task", type=_positive, default=DEFAULT_INSTANCES_PER_TASK,
                        help=f"SuperNI test instances per task (default {DEFAULT_INSTANCES_PER_TASK}, the official set)")
     group.add_argument("--track", choices=TRACKS + ("all",), default="default",
@@ -159,7 +161,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
     stop = () if args.no_stop else (tuple(_unescape(s) for s in args.stop) if args.stop else None)
     config = PredictConfig(args.output, args.prompt_style, args.num_pos_examples, args.max_tokens, args.temperature,
-                           args.top_p, stop, args.prompts_per_call, args.limit, args.seed)
+                           args.top_p, stop, args.prompts_per_call, args.limit, args.seed, args.max_input_chars)
     items, source = _load_target(args)
     backend_config = _backend_config(args)
     source.update(backend=backend_config.resolved_kind(), model=backend_config.model)

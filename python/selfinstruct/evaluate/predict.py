@@ -10,6 +10,7 @@ with sampling, each batch's seed follows from `seed` and the batch's position.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ class PredictConfig:
     prompts_per_call: int = 16
     limit: Optional[int] = None
     seed: int = 0
+    # Cut each instance's input to this many characters (None: never), for models whose context
+    # cannot hold the longest SuperNI inputs; the definition and examples are kept whole.
+    max_input_chars: Optional[int] = None
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -44,8 +48,10 @@ class PredictConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1):
-            raise ValueError(f"limit must be an integer >= 1 or None, got {self.limit!r}")
+        for name in ("limit", "max_input_chars"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
         if self.stop is not None:
             self.stop = tuple(self.stop)
         SamplingParams(self.max_tokens, self.temperature, self.top_p)  # its checks, at construction
@@ -114,7 +120,8 @@ def predict(items: Sequence[EvalItem], backend: Backend, config: PredictConfig,
         try:
             for start in range(0, len(todo), config.prompts_per_call):
                 batch = todo[start:start + config.prompts_per_call]
-                prompts = [build_prompt(item, config.prompt_style, config.num_pos_examples, chat) for _, item in batch]
+                prompts = [build_prompt(_cut_input(item, config.max_input_chars), config.prompt_style,
+                                        config.num_pos_examples, chat) for _, item in batch]
                 seed = derive_seed(config.seed, batch[0][0])
                 results = backend.generate(prompts, SamplingParams(**params, seed=seed))  # type: ignore[arg-type]
                 if len(results) != len(prompts) or any(len(group) != 1 for group in results):
@@ -130,6 +137,12 @@ def predict(items: Sequence[EvalItem], backend: Backend, config: PredictConfig,
             if bar is not None:
                 bar.close()
     return summary
+
+
+def _cut_input(item: EvalItem, limit: Optional[int]) -> EvalItem:
+    if limit is None or len(item.input) <= limit:
+        return item
+    return dataclasses.replace(item, input=item.input[:limit])
 
 
 def _progress_bar(total: int, done: int, enabled: bool) -> Any:
