@@ -16,10 +16,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from selfinstruct.backends.base import Completion, SamplingParams
 from selfinstruct.pipeline.prompts import INSTRUCTION_HEADER, OUTPUT_FIRST_HEADER
+
+if TYPE_CHECKING:
+    from selfinstruct.pipeline.config import PipelineConfig
 
 VERBS = ["Write", "Explain", "List", "Describe", "Suggest", "Summarize", "Compare", "Classify", "Rewrite",
          "Translate", "Plan", "Create", "Give", "Find", "Identify", "Tell", "Design", "Outline", "Name", "Predict"]
@@ -189,6 +192,15 @@ def write_seed_file(path: Path) -> Path:
                       "instances": [inst], "is_classification": clf}
             handle.write(json.dumps(record) + "\n")
     return path
+
+
+def small_config(directory: Path, **changes: object) -> "PipelineConfig":
+    """A small step-1 run on our seed file: 30 instructions, rounds of 4, no progress bar."""
+    from selfinstruct.pipeline.config import PipelineConfig
+
+    seeds = write_seed_file(directory / "seeds.jsonl")
+    settings: dict = {"num_instructions": 30, "prompts_per_round": 4, "progress": False, **changes}
+    return PipelineConfig(output_dir=directory / "out", seed_tasks=seeds, **settings)
 
 
 def main(argv: list[str]) -> int:

@@ -18,16 +18,14 @@ from selfinstruct.pipeline.config import PipelineConfig
 from selfinstruct.pipeline import publish
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pipeline_fakes import FakeBackend, StreamingFakeBackend, write_seed_file  # noqa: E402
+from pipeline_fakes import FakeBackend, StreamingFakeBackend, small_config  # noqa: E402
 
 STEPS = ("generate-instructions", "identify-clf", "generate-instances")
 
 
 @pytest.fixture()
 def config(tmp_path: Path) -> PipelineConfig:
-    seeds = write_seed_file(tmp_path / "seeds.jsonl")
-    return PipelineConfig(output_dir=tmp_path / "out", seed_tasks=seeds, num_instructions=30, prompts_per_round=4,
-                          progress=False)
+    return small_config(tmp_path)
 
 
 def lines(path: Path) -> list[dict]:

@@ -19,14 +19,12 @@ from selfinstruct.pipeline.seeding import request_rng
 from selfinstruct.pipeline.steps.instructions import InstructionGenerator
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pipeline_fakes import NOUNS, SEED_INSTRUCTIONS, TOPICS, VERBS, FakeBackend, write_seed_file  # noqa: E402
+from pipeline_fakes import NOUNS, SEED_INSTRUCTIONS, TOPICS, VERBS, FakeBackend, small_config  # noqa: E402
 
 
 @pytest.fixture()
 def config(tmp_path: Path) -> PipelineConfig:
-    seeds = write_seed_file(tmp_path / "seeds.jsonl")
-    return PipelineConfig(output_dir=tmp_path / "out", seed_tasks=seeds, num_instructions=30, prompts_per_round=4,
-                          progress=False)
+    return small_config(tmp_path)
 
 
 def lines(path: Path) -> list[dict]:

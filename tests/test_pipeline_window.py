@@ -18,7 +18,7 @@ from selfinstruct.pipeline.config import PipelineConfig
 from selfinstruct.pipeline.driver import Request, Window
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pipeline_fakes import StreamingFakeBackend, write_seed_file  # noqa: E402
+from pipeline_fakes import StreamingFakeBackend, small_config  # noqa: E402
 
 PARAMS = SamplingParams(max_tokens=4)
 
@@ -101,9 +101,7 @@ def test_a_misbehaving_stream_is_an_error(fail: str, message: str) -> None:
 
 @pytest.fixture()
 def config(tmp_path: Path) -> PipelineConfig:
-    seeds = write_seed_file(tmp_path / "seeds.jsonl")
-    return PipelineConfig(output_dir=tmp_path / "out", seed_tasks=seeds, num_instructions=30, prompts_per_round=4,
-                          window=6, progress=False)
+    return small_config(tmp_path, window=6)
 
 
 def files(directory: Path) -> dict[str, bytes]:

@@ -1,12 +1,13 @@
 """The inputs of steps 2 and 3, streamed in step 1's order (never a whole file in memory)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from .config import PipelineConfig
 from .files import CLF_FILE, INSTRUCTIONS_FILE, state_path
-from .journal import committed_records
+from .journal import Journal, committed_records
 from .parsing import parse_clf_answer
+from .step import Step
 
 
 def instructions(config: PipelineConfig) -> Iterator[dict[str, Any]]:
@@ -50,3 +51,29 @@ def count_lines(path: Any) -> int:
     except FileNotFoundError:
         return 0
     return count
+
+
+class PerInstructionStep(Step):
+    """A step with one request per input instruction, in step 1's order (steps 2 and 3): request i
+    is input i, and a rerun continues after the inputs already answered."""
+
+    input_file = ""  # the file whose lines are this step's inputs (for the progress total)
+
+    def inputs(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def instruction_of(item: Any) -> str:
+        raise NotImplementedError
+
+    def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
+        self.pending_inputs = self.inputs()
+        check_prefix(journal.records(), self.pending_inputs, self.data_path.name, key=self.instruction_of)
+        self.total = count_lines(self.config.output_dir / self.input_file)
+        self.done = start
+
+    def next_input(self) -> Optional[Any]:
+        return next(self.pending_inputs, None)
+
+    def progress_total(self) -> tuple[Optional[int], int]:
+        return self.total, self.done

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..records import RecordError, dump_line, read_jsonl
+from .publish import fsync_dir as _fsync_dir
 
 LOG = logging.getLogger("selfinstruct.pipeline")
 CRASH_ENV = "SELFINSTRUCT_CRASH_AT"
@@ -62,14 +63,6 @@ def _append(path: Path, payload: bytes, torn_point: str) -> None:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -15,7 +15,8 @@ from typing import Iterable, Iterator, Sequence
 TMP_SUFFIX = ".tmp"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in `path` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -63,7 +64,7 @@ def publish_all(targets: Sequence[tuple[Path, Iterable[str]]]) -> None:
     for name, path in written:
         os.replace(name, path)
     for directory in {path.parent for _, path in written}:
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def publish_lines(path: Path, chunks: Iterable[str]) -> None:

@@ -8,29 +8,28 @@ has grown).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ...backends.base import Backend, Completion
-from .. import inputs
 from ..config import PipelineConfig
 from ..driver import Request
 from ..files import CLF_FILE, INSTRUCTIONS_FILE
-from ..journal import Journal
+from ..inputs import PerInstructionStep, instructions
 from ..parsing import parse_clf_answer
 from ..progress import StepSummary
 from ..prompts import clf_prompt
 from ..seeding import sampling_seed
-from ..step import Step
 
 STEP = "classification"
 
 
-class ClassificationStep(Step):
+class ClassificationStep(PerInstructionStep):
     name = STEP
     title = "identify-clf"
     unit = "instr"
     kept_key = "answered"
     settings_sections = ("classification",)
+    input_file = INSTRUCTIONS_FILE
 
     @property
     def data_path(self) -> Path:
@@ -39,17 +38,15 @@ class ClassificationStep(Step):
     def batch_size(self) -> int:
         return self.config.classification.prompts_per_call
 
-    def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
-        self.inputs = inputs.instructions(self.config)
-        inputs.check_prefix(journal.records(), self.inputs, CLF_FILE, key=lambda record: record["instruction"])
-        self.total = inputs.count_lines(self.config.output_dir / INSTRUCTIONS_FILE)
-        self.done = start
+    def inputs(self) -> Iterator[dict[str, Any]]:
+        return instructions(self.config)
 
-    def progress_total(self) -> tuple[Optional[int], int]:
-        return self.total, self.done
+    @staticmethod
+    def instruction_of(item: dict[str, Any]) -> str:
+        return item["instruction"]
 
     def build(self, index: int) -> Optional[Request]:
-        record = next(self.inputs, None)
+        record = self.next_input()
         if record is None:
             return None
         cfg = self.config.classification

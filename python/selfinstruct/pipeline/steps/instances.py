@@ -10,20 +10,18 @@ kept) plus `is_classification` and `instances`, the kept [{"input", "output"}], 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ...backends.base import Backend, Completion
-from .. import inputs
 from ..config import PipelineConfig
 from ..driver import Request
 from ..files import CLF_FILE, INSTANCES_FILE
+from ..inputs import PerInstructionStep, classified_instructions
 from ..instance_filters import InstanceFilter
-from ..journal import Journal
 from ..parsing import apply_truncation, parse_instances
 from ..progress import StepSummary
 from ..prompts import instance_prompt
 from ..seeding import sampling_seed
-from ..step import Step
 
 STEP = "instances"
 
@@ -33,12 +31,13 @@ def render_instance(instruction: str, instance: tuple[str, str]) -> str:
     return f"{instruction}\nInput: {instance[0]}\nOutput: {instance[1]}"
 
 
-class InstanceStep(Step):
+class InstanceStep(PerInstructionStep):
     name = STEP
     title = "generate-instances"
     unit = "task"
     kept_key = "tasks"
     settings_sections = ("classification", "instances")
+    input_file = CLF_FILE
 
     @property
     def data_path(self) -> Path:
@@ -47,17 +46,15 @@ class InstanceStep(Step):
     def batch_size(self) -> int:
         return self.config.instances.prompts_per_call
 
-    def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
-        self.inputs = inputs.classified_instructions(self.config)
-        inputs.check_prefix(journal.records(), self.inputs, INSTANCES_FILE, key=lambda pair: pair[0]["instruction"])
-        self.total = inputs.count_lines(self.config.output_dir / CLF_FILE)
-        self.done = start
+    def inputs(self) -> Iterator[tuple[dict[str, Any], bool]]:
+        return classified_instructions(self.config)
 
-    def progress_total(self) -> tuple[Optional[int], int]:
-        return self.total, self.done
+    @staticmethod
+    def instruction_of(item: tuple[dict[str, Any], bool]) -> str:
+        return item[0]["instruction"]
 
     def build(self, index: int) -> Optional[Request]:
-        pair = next(self.inputs, None)
+        pair = self.next_input()
         if pair is None:
             return None
         task, classification = pair
