@@ -82,7 +82,8 @@ def parse_records(source: SourceText, field: str, fmt: str | None = None, *, fas
         records = _parse_text(source)
     else:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    _check_unicode(source.name, records)
+    if "\\u" in source.text:  # decoded UTF-8 has no surrogates: only JSON escapes can make one
+        _check_unicode(source.name, records)
     return records
 
 
@@ -101,20 +102,23 @@ def _parse_jsonl(source: SourceText, field: str, fast_loads: Callable[[str], Any
     texts: list[str] = []
     lines = array("q")
     sources: list[str] = []
+    add_text, add_line, add_source = texts.append, lines.append, sources.append
+    loads = fast_loads or json.loads
     for number, line in enumerate(source.text.split("\n"), start=1):
-        record = None
-        if fast_loads is not None:
-            try:
-                record = fast_loads(line)
-            except Exception:  # orjson refused: the standard library decides below
-                record = None
-        if type(record) is not dict:
+        # Hot path: one parse, an object whose field is a string. Everything else (blank lines,
+        # anything `loads` refuses, other shapes) goes to the standard library, which decides.
+        try:
+            record = loads(line)
+        except Exception:
+            record = None
+        value = record.get(field) if type(record) is dict else None
+        if type(value) is not str:
             if not line.strip():
                 continue
-            record = parse_object(name, number, line)
-        texts.append(_field_text(name, number, record, field))
-        lines.append(number)
-        sources.append(line)
+            value = _field_text(name, number, parse_object(name, number, line), field)
+        add_text(value)
+        add_line(number)
+        add_source(line)
     return Records("jsonl", texts, lines, sources)
 
 
