@@ -19,6 +19,7 @@ from selfinstruct.backends.openai_backend import OpenAIBackend
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_openai import FakeServer, ok  # noqa: E402
+from fault_proxy import FaultProxy  # noqa: E402
 from vllm_env import free_port, skip_unless_vllm_server  # noqa: E402
 from vllm_env import vllm_server as start_vllm_server  # noqa: E402
 
@@ -228,3 +229,33 @@ def test_real_vllm_server(vllm_server: str) -> None:
     with pytest.raises(BackendError, match="HTTP 4"):
         backend.generate(prompts[:1], SamplingParams(max_tokens=100_000))
     assert backend.stats.tokens_per_second > 0
+
+
+def test_real_vllm_server_behind_failing_endpoints(vllm_server: str) -> None:
+    """Two endpoints (our fault proxies in front of the real server) that drop, fail, cut and hang
+    requests: each request comes back once, with what the server gives it directly (its seed)."""
+    prompts = [f"Write task number {i} for a language model:" for i in range(8)]
+    params = [SamplingParams(max_tokens=8, temperature=1.0, top_p=0.9, seed=200 + i) for i in range(8)]
+    direct = create_backend(BackendConfig(base_url=vllm_server, model="smollm2", timeout=120, max_retries=1))
+    expected = {i: direct.generate([prompts[i]], params[i])[0][0].text for i in range(8)}
+    proxies = [FaultProxy(vllm_server, hang_seconds=60), FaultProxy(vllm_server)]
+    proxies[0].plan = ["drop", "error", "truncate", "hang"]
+    proxies[1].plan = ["error", "drop"]
+    try:
+        backend = create_backend(BackendConfig(base_url=[p.url for p in proxies], model="smollm2", timeout=8,
+                                               max_retries=6))
+        stream = backend.open_stream(4)
+        for i in range(8):
+            stream.submit(i, prompts[i], params[i])
+        got: dict[int, str] = {}
+        while stream.pending():
+            key, [completion] = stream.next_finished(timeout=120)
+            assert key not in got
+            got[key] = completion.text
+        stream.close()
+    finally:
+        for proxy in proxies:
+            proxy.close()
+    assert got == expected
+    assert sum(len(p.answered) for p in proxies) == 8
+    assert proxies[0].actions[:3] == ["drop", "error", "truncate"] and proxies[1].actions[:2] == ["error", "drop"]

@@ -100,11 +100,18 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    # Prompt tokens served from the engine's prefix cache (vLLM only; 0 where unknown).
+    cached_prompt_tokens: int = 0
 
     @property
     def tokens_per_second(self) -> float:
         """Generated tokens per wall-clock second (0 before the first call)."""
         return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def prefix_cache_hit_rate(self) -> float:
+        """Fraction of prompt tokens the prefix cache served (0 where the engine does not say)."""
+        return self.cached_prompt_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     def copy(self) -> "GenerationStats":
         return GenerationStats(**self.__dict__)
