@@ -213,3 +213,4 @@ def test_line_ends_are_kept_and_blank_lines_skipped():
     assert list(records.lines) == [1, 4] and records.sources == ['{"instruction": "a"}\r', '{"instruction": "b"}']
     records = records_of("a\u2028b\n\x0c\nc\r\n".encode(), "in.txt")  # only \n ends a line
     assert records.texts == ["a\u2028b", "c"] and list(records.lines) == [1, 3]
+

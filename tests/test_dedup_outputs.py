@@ -218,3 +218,20 @@ def test_stale_temporary_files_of_a_killed_run_are_cleaned_by_the_next_run(tmp_p
     summary = dedup_file(source, tmp_path / "out.jsonl", progress=False)
     assert summary.removed_stale == 2 and "removed 2 temporary file(s)" in summary.describe()
     assert listing(tmp_path) == sorted([alive.name, foreign.name, "in.jsonl", "out.jsonl", "out.rejects.jsonl"])
+
+
+def test_write_atomic_uses_a_private_temporary_and_cleans_up(tmp_path, monkeypatch):
+    from selfinstruct import records
+
+    target = tmp_path / "report.json"
+    records.write_atomic(target, "one\n")
+    records.write_atomic(target, "two\n")
+    assert target.read_text() == "two\n" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+    def full(descriptor):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(records.os, "fsync", full)
+    with pytest.raises(OSError, match="No space"):
+        records.write_atomic(target, "three\n")
+    assert target.read_text() == "two\n" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
