@@ -19,6 +19,7 @@ from .stats import is_empty_input, words
 Figure = dict[str, Any]
 NOVELTY_BINS = 20
 LENGTH_BINS = 30
+POOL_STEPS = ("generate-instructions", "generate-tasks")  # the steps whose admissions grow the ROUGE-L pool
 
 
 def _histogram(fig_id: str, title: str, x_label: str, labels: list[str], series: list[tuple[str, list[int]]], note: str = "") -> Figure:
@@ -114,9 +115,9 @@ def _line(fig_id: str, title: str, x_label: str, y_label: str, series: list[tupl
 
 
 def admission_figure(index: int, name: str, logs: RunLogs) -> Optional[Figure]:
-    """Admitted / candidates per batch against the pool size after the batch, per step that grows a pool."""
+    """Admitted / candidates per batch against the pool size after the batch, per step that grows the pool."""
     series = []
-    for step in logs.steps():
+    for step in [step for step in logs.steps() if step in POOL_STEPS]:
         points = [[b["pool_size"], b["admitted"] / b["candidates"]] for b in logs.batches
                   if b["step"] == step and b["candidates"] > 0 and b["pool_size"] > 0]
         series.append((step, points))

@@ -107,10 +107,15 @@
     yAxis(svg, box, ymax, fig.y_label, false);
     function sx(v) { return box.left + (box.right - box.left) * (v - xmin) / (xmax - xmin); }
     function sy(v) { return box.bottom - (box.bottom - box.top) * v / ymax; }
+    var integers = xs.every(Number.isInteger), ticks = [];
     for (var i = 0; i <= 4; i++) {
       var value = xmin + (xmax - xmin) * i / 4;
-      el("text", {x: sx(value), y: box.bottom + 18, "text-anchor": "middle", "class": "tick"}, svg, fmt(value));
+      value = integers ? Math.round(value) : value;  // batches and pool sizes are whole numbers
+      if (ticks.indexOf(value) < 0 && value >= xmin && value <= xmax) ticks.push(value);
     }
+    ticks.forEach(function (value) {
+      el("text", {x: sx(value), y: box.bottom + 18, "text-anchor": "middle", "class": "tick"}, svg, fmt(value));
+    });
     el("line", {x1: box.left, x2: box.right, y1: box.bottom, y2: box.bottom, "class": "axis"}, svg);
     fig.series.forEach(function (s, i) {
       var color = COLORS[i % COLORS.length];
