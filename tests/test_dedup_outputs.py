@@ -54,8 +54,11 @@ def test_refuses_to_overwrite_the_input(tmp_path, source):
         dedup_file(source, tmp_path / "dir" / "in.jsonl", progress=False)
     with pytest.raises(OutputError, match=r"refusing to write the rejects output .*: it is the input"):
         dedup_file(source, tmp_path / "out.jsonl", rejects_path=source, progress=False)
-    assert source.read_bytes() == before
-    assert listing(tmp_path) == ["dir", "hard.jsonl", "in.jsonl", "link.jsonl"]
+    rejects_as_input = write_jsonl(tmp_path / "out.rejects.jsonl")  # the default rejects name of out.jsonl
+    with pytest.raises(OutputError, match=r"rejects output .*out\.rejects\.jsonl: it is the input"):
+        dedup_file(rejects_as_input, tmp_path / "out.jsonl", progress=False)
+    assert source.read_bytes() == before == rejects_as_input.read_bytes()
+    assert listing(tmp_path) == ["dir", "hard.jsonl", "in.jsonl", "link.jsonl", "out.rejects.jsonl"]
 
 
 def test_refuses_the_seeds_file_and_a_shared_pair(tmp_path, source):
