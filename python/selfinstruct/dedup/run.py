@@ -152,7 +152,7 @@ def dedup_file(
         kept=len(kept_positions),
         rejected=len(rejected_positions),
         seeds=len(seeds) if seeds is not None else 0,
-        pairs_verified=pool.stats()["pairs_lcs"],
+        pairs_verified=int(pool.stats().get("pairs_lcs", 0)),
         seconds=seconds,
         output=outputs.kept,
         rejects=outputs.rejects,
