@@ -53,8 +53,9 @@ class AdmissionStep(Step):
         self.similarity: Optional[SimilarityFields] = None
 
     # -- what subclasses provide ---------------------------------------------------------------
-    def make_prompt(self, rng: Any, shown: list[str]) -> Prompt:
-        """The prompt of one request, given the machine instructions it may show."""
+    def make_prompt(self, rng: Any, machine: list[str], visible: Optional[int] = None) -> Prompt:
+        """The prompt of one request, which may show `machine[:visible]` (all when None): sampled
+        by position, so no copy of a large pool is made per request."""
         raise NotImplementedError
 
     def sampling(self, seed: int) -> SamplingParams:
@@ -102,7 +103,7 @@ class AdmissionStep(Step):
 
     def build(self, index: int) -> Optional[Request]:
         visible = bisect.bisect_right(self.request_of, index - self.window)  # admitted before request index-W ended
-        prompt = self.make_prompt(request_rng(self.config.seed, self.name, index), self.machine[:visible])
+        prompt = self.make_prompt(request_rng(self.config.seed, self.name, index), self.machine, visible)
         seed = sampling_seed(self.config.seed, self.name, index)
         return Request(index, prompt.render(self.chat), self.sampling(seed), prompt)
 

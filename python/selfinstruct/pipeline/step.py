@@ -24,8 +24,8 @@ from .prompts import chat_formatter
 from .runlog import RunLog
 
 # With a streaming backend, results are committed at least 4 times per window and at least every
-# this many requests: a kill loses little, and the fsyncs stay a small share of the work.
-COMMIT_EVERY = 32
+# this many requests: a kill loses little, and the fsyncs (4 per commit) stay a small share of the work.
+COMMIT_EVERY = 128
 
 
 class Step:

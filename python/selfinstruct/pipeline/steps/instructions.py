@@ -9,6 +9,7 @@ pool (see admission.py). Output: machine_generated_instructions.jsonl in the ref
 from __future__ import annotations
 
 import random
+from typing import Optional
 
 from ...backends.base import Backend, Completion, SamplingParams
 from ..admission import AdmissionStep, Candidate
@@ -37,9 +38,11 @@ class InstructionGenerator(AdmissionStep):
     def prompt_style(self) -> str:
         return self.config.instructions.prompt_style or self.config.prompt_style
 
-    def make_prompt(self, rng: random.Random, machine: list[str]) -> Prompt:
+    def make_prompt(self, rng: random.Random, machine: list[str], visible: Optional[int] = None) -> Prompt:
         cfg = self.config.instructions
-        shown = rng.sample(machine, min(cfg.num_machine_instructions, len(machine)))
+        visible = len(machine) if visible is None else visible
+        chosen = rng.sample(range(visible), min(cfg.num_machine_instructions, visible))  # as sampling machine[:visible]
+        shown = [machine[j] for j in chosen]
         shown += rng.sample(self.human, min(cfg.num_prompt_instructions - len(shown), len(self.human)))
         rng.shuffle(shown)
         return instruction_prompt(shown)
