@@ -190,3 +190,23 @@ def test_thread_counts_are_bounded() -> None:
         si.cdist(["a"], ["a"], threads=2_147_483_648)
     with pytest.raises(ValueError, match="threads"):
         si.Pool(threads=5000)
+
+
+def test_long_text_memory_is_linear() -> None:
+    # 2 * 10^5 distinct tokens against a short text: once 6.5 GB, now a few MB of masks.
+    script = textwrap.dedent(
+        """
+        import resource
+        import selfinstruct as si
+        long_text = " ".join(f"w{i}" for i in range(200000))
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        print(si.rouge_l(long_text, "w1 w2 w3"), si.rouge_l("w1 w2 w3", long_text))
+        print(si.cdist([long_text], ["w1 w2 w3", long_text])[0, 1])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    first, second = lines[-2].split()
+    assert float(first) == float(second) > 0
+    assert float(lines[-1]) == 1.0

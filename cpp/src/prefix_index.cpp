@@ -128,6 +128,7 @@ uint64_t PrefixIndex::sketch_of(const uint64_t* keys, uint32_t n) {
 void PrefixIndex::add_next(const TokenSequences& entries, bool staged) {
   const size_t entry = indexed_;
   const uint32_t m = entries.length(entry);
+  longest_ = std::max(longest_, m);
   const size_t start = elements_.size();
   elements_.resize(start + m);
   uint64_t* keys = elements_.data() + start;
@@ -196,8 +197,9 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     // Pair-indexed partners, one length at a time: only pairs inside the pair-specific 2-prefix.
     // Lengths share a signature within a bucket; a bucket's pairs reach as far as its
     // loosest (smallest-need) pair-indexed length allows.
-    for (uint32_t m = bounds.first; m <= bounds.last;) {
-      const uint32_t bucket_end = std::min(bounds.last, (m / kLengthBucket + 1) * kLengthBucket - 1);
+    const uint32_t last_m = std::min(bounds.last, longest_);
+    for (uint32_t m = bounds.first; m <= last_m;) {
+      const uint32_t bucket_end = std::min(last_m, (m / kLengthBucket + 1) * kLengthBucket - 1);
       uint32_t last_b = 0;
       for (; m <= bucket_end; ++m) {
         if (layout(m).pair_prefix == 0) continue;

@@ -97,6 +97,7 @@ class PrefixIndex {
   SignatureTable staged_table_;
   size_t staged_from_ = 0;
   size_t indexed_ = 0;
+  uint32_t longest_ = 0;  // the longest entry ever indexed: partner lengths above it need no probe
   size_t built_at_ = 0;
   bool built_ = false;
 };
