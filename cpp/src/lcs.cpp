@@ -1,5 +1,7 @@
 #include "selfinstruct/lcs.hpp"
 
+#include "selfinstruct/detail/bits.hpp"
+
 #include <algorithm>
 
 namespace selfinstruct {
@@ -66,7 +68,7 @@ uint32_t LcsPattern::lcs_one_word(const uint32_t* text, uint32_t text_length) co
     v = (v + u) | (v - u);
   }
   const uint64_t used = length_ == 64 ? ~uint64_t{0} : (uint64_t{1} << length_) - 1;
-  return static_cast<uint32_t>(__builtin_popcountll(~v & used));
+  return detail::popcount64(~v & used);
 }
 
 uint32_t LcsPattern::lcs_blocks(const uint32_t* text, uint32_t text_length) const {
@@ -100,7 +102,7 @@ uint32_t LcsPattern::count_lcs(const std::vector<uint64_t>& v) const {
     uint64_t used = ~uint64_t{0};
     const uint32_t bits = std::min<uint32_t>(64, length_ - w * 64);
     if (bits < 64) used = (uint64_t{1} << bits) - 1;
-    count += static_cast<uint32_t>(__builtin_popcountll(~v[w] & used));
+    count += detail::popcount64(~v[w] & used);
   }
   return count;
 }
