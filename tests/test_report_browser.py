@@ -30,7 +30,8 @@ def page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     out = folder / "report.html"
     sources = [str(write_run(folder / "run")), str(write_alpaca_json(folder / "alpaca_data.json"))]
-    assert main(["report", *sources, "-o", str(out), "--seeds", str(write_seeds(folder / "seeds.jsonl"))]) == 0
+    seeds = str(write_seeds(folder / "seeds.jsonl"))
+    assert main(["report", *sources, "-o", str(out), "--seeds", seeds, "--no-png"]) == 0  # PNGs: test_report_cli
     return out
 
 
