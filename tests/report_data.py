@@ -1,4 +1,6 @@
-"""Small hand-made report sources with known statistics (counted by hand in the comments)."""
+"""Small hand-made report sources with known statistics (counted by hand in the comments).
+
+One logged reject is HTML, which the page must show as text."""
 from __future__ import annotations
 
 import json
@@ -59,7 +61,7 @@ REJECTS = [
      "most_similar": "Write a poem about the sea.", "score": 0.857},
     {"step": "generate-instructions", "reason": "too_similar", "text": "Write poems about the sea.", "request": 1,
      "most_similar": "Write a poem about the sea.", "score": 0.8},
-    {"step": "generate-instructions", "reason": "too_short", "text": "Write.", "request": 1,
+    {"step": "generate-instructions", "reason": "too_short", "text": "Go </script><img src=x onerror=alert(1)>", "request": 1,
      "most_similar": None, "score": None},
 ]
 PROGRESS = [

@@ -85,3 +85,13 @@ def test_funnel_shows_drop_reasons_with_examples(browser):
     summary = funnel.find_element(By.CSS_SELECTOR, "details summary")
     summary.click()
     assert "ROUGE-L 0.857 to: Write a poem about the sea." in funnel.find_element(By.CSS_SELECTOR, "details").text
+
+
+def test_logged_text_is_shown_as_text_not_markup(browser):
+    funnel = browser.find_element(By.CSS_SELECTOR, 'figure[data-figure="funnel-0"]')
+    details = funnel.find_elements(By.CSS_SELECTOR, "details")[1]
+    details.find_element(By.TAG_NAME, "summary").click()
+    assert "Go </script><img src=x onerror=alert(1)>" in details.text
+    assert browser.find_elements(By.CSS_SELECTOR, "img") == []
+    assert browser.get_log("browser") == []
+
