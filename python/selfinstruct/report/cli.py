@@ -22,15 +22,15 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
                         help="a bootstrap output directory, or a dataset file (Alpaca JSON, all_generated_instances.jsonl, "
                              "the original Self-Instruct files, seed tasks, an instruction list)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="the HTML page (default: report.html)")
-    parser.add_argument("--json", type=Path, default=None, help="write the Table 1 statistics here")
-    parser.add_argument("--seeds", type=Path, default=None,
+    parser.add_argument("-o", "--output", type=Path, default=Path("report.html"), metavar="FILE.html", help="the HTML page (default: report.html)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the Table 1 statistics here")
+    parser.add_argument("--seeds", type=Path, default=None, metavar="FILE",
                         help="seed tasks (or any instruction file) for novelty (default: a run's own, else the shipped 175)")
-    parser.add_argument("--sample", type=_positive, default=None, dest="diversity_sample",
+    parser.add_argument("--sample", type=_positive, default=None, dest="diversity_sample", metavar="N",
                         help="parse at most this many instructions per source for the verb-noun figure (default: all)")
-    parser.add_argument("--pairwise-sample", type=_positive, default=2000,
+    parser.add_argument("--pairwise-sample", type=_positive, default=2000, metavar="N",
                         help="instructions per source for the mean pairwise ROUGE-L (default: 2000)")
-    parser.add_argument("--processes", type=_positive, default=1, help="spaCy worker processes (default: 1)")
+    parser.add_argument("--processes", type=_positive, default=1, metavar="N", help="spaCy worker processes (default: 1)")
     parser.add_argument("--no-diversity", action="store_true", help="leave the verb-noun figure out (no spaCy)")
     parser.add_argument("--no-png", action="store_true", help="write no PNG files")
     parser.set_defaults(func=_run_report)
