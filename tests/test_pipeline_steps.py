@@ -245,3 +245,32 @@ def test_public_api() -> None:
     for name in ("PipelineConfig", "bootstrap", "generate_instructions", "identify_classification",
                  "generate_instances", "prepare_finetuning", "generate_alpaca_tasks", "StepSummary"):
         assert hasattr(api, name), name
+
+
+def test_step1_adopts_a_reference_file_and_continues(config: PipelineConfig) -> None:
+    config.output_dir.mkdir(parents=True)
+    old = [{"instruction": f"Describe a walk through a quiet {place} at dawn.", "most_similar": {}, "avg_similarity_score": 0.0,
+            "metadata": {"prompt": "p", "response": "r", "finish_reason": "stop"}, "request_idx": k}
+           for k, place in enumerate(["forest", "harbour", "desert"])]
+    (config.output_dir / "machine_generated_instructions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    generate_instructions(config, FakeBackend())
+    records = lines(config.output_dir / "machine_generated_instructions.jsonl")
+    assert len(records) == 30 and [r["instruction"] for r in records[:3]] == [r["instruction"] for r in old]
+    assert records[1]["most_similar"] and records[1]["request_idx"] == 1  # fields recomputed, request kept
+
+
+def test_top_entries_match_a_full_sort() -> None:
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from selfinstruct.pipeline.similarity import top_entries
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.7, 1.0]), max_size=40), st.integers(1, 12))
+    def check(values: list[float], k: int) -> None:
+        scores = np.array(values, dtype=np.float64)
+        expected = sorted(range(len(values)), key=lambda j: (-values[j], j))[:k]
+        assert top_entries(scores, k).tolist() == expected
+
+    check()

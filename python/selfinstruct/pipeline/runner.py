@@ -39,6 +39,8 @@ GENERATION_STEPS: dict[str, StepFunction] = {
 }
 JOURNALS = {"generate-instructions": "instructions", "generate-tasks": "alpaca", "identify-clf": "classification",
             "generate-instances": "instances"}
+KEPT_KEYS = {"generate-instructions": "admitted", "generate-tasks": "admitted", "identify-clf": "answered",
+             "generate-instances": "tasks"}
 REQUIRED_INPUTS = {
     "identify-clf": ((INSTRUCTIONS_FILE, "generate-instructions"),),
     "generate-instances": ((INSTRUCTIONS_FILE, "generate-instructions"), (CLF_FILE, "identify-clf")),
@@ -90,6 +92,14 @@ def _finished(config: PipelineConfig, step: str, earlier_lines: Optional[int]) -
     return earlier_lines is not None and lines == earlier_lines, lines
 
 
+def _finished_summary(config: PipelineConfig, step: str) -> StepSummary:
+    """The summary of a step found complete: its counters as committed."""
+    commit = _committed(config, step) or {}
+    summary = StepSummary(step, kept_key=KEPT_KEYS[step], note="nothing to do: already complete")
+    summary.counts.update((commit.get("state") or {}).get("counts", {}))
+    return summary
+
+
 def pending_steps(config: PipelineConfig, steps: list[str]) -> list[str]:
     """The steps (from the first one with work left) that a run must make; [] when all are done."""
     lines: Optional[int] = None
@@ -108,7 +118,7 @@ def run_steps(config: PipelineConfig, steps: list[str], backend: Optional[Backen
     backend is created at all."""
     check_inputs(config, steps)  # before a model is loaded
     todo = pending_steps(config, steps)
-    summaries = [StepSummary(step, note="nothing to do: already complete") for step in steps if step not in todo]
+    summaries = [_finished_summary(config, step) for step in steps if step not in todo]
     if not todo:
         return summaries
     own = backend is None

@@ -104,7 +104,7 @@ class SimilarityFields:
             scores = cdist([text], [self.pool[int(j)] for j in chosen], tokenizer=self.tokenizer)[0]
         else:
             chosen = None
-            scores = self.pool.scores(text)[:index]
+            scores = self.pool.scores(text, index)  # the pool as it stood before this admission
         self.pairs += len(scores)
         if not len(scores):
             return {"most_similar": {}, "avg_similarity_score": 0.0}
