@@ -169,3 +169,17 @@ def test_a_runs_own_seed_file_is_used_for_novelty(tmp_path):
     report = build_report([run], ReportOptions(diversity=False))
     assert "175 seed instructions" in report.seed_label
     assert any("not found here" in note for note in report.notes)
+
+
+def test_a_run_that_has_only_just_started(tmp_path):
+    from selfinstruct.report import ReportOptions, build_report
+
+    folder = tmp_path / "run"
+    write_jsonl(folder / "progress.jsonl", [dict(PROGRESS[0], admitted=0, pool_size=0)])
+    (folder / "machine_generated_instructions.jsonl").write_text("")
+    dataset = load_source(folder)
+    assert dataset.instructions == [] and dataset.instances is None
+    assert "no instructions yet" in " ".join(dataset.notes)
+    report = build_report([folder], ReportOptions(diversity=False))
+    assert [f["id"] for f in report.figures] == ["funnel-0", "throughput-0"]
+    assert report.tables[0].instructions == 0

@@ -136,7 +136,9 @@ def build_report(sources: Sequence[str | Path], options: Optional[ReportOptions]
     measured = [novelty(d.instructions, seeds, options.pairwise_sample, options.threads) for d in datasets]
     summaries = [SourceSummary(d.name, d.kind, str(d.path), float(m.to_seed.mean()) if len(m.to_seed) else None,
                                m.pairwise_mean, m.pairwise_sample) for d, m in zip(datasets, measured)]
-    figures: list[Figure] = [novelty_figure([(d.name, m.to_seed) for d, m in zip(datasets, measured)], seed_label)]
+    figures: list[Figure] = []
+    if any(len(m.to_seed) for m in measured):
+        figures.append(novelty_figure([(d.name, m.to_seed) for d, m in zip(datasets, measured)], seed_label))
     timings["novelty"] = time.perf_counter() - start
     figures.extend(length_figures(datasets))
 

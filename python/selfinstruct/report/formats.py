@@ -91,10 +91,12 @@ def _raw_instances(path: Path, rows: list[Row]) -> Content:
     return Content("raw instances", instructions, clf, parse_raw_instances(raw, clf or {}))
 
 
-def read_content(path: Path) -> Content:
-    """Read one dataset file of any kind in the module table."""
+def read_content(path: Path, allow_empty: bool = False) -> Content:
+    """Read one dataset file of any kind in the module table (an empty file is an error unless allowed)."""
     rows = read_rows(path)
     if not rows:
+        if allow_empty:  # a step file of a run that has only just started
+            return Content("empty", [], None, [])
         raise RecordError(path, 1, "no records")
     try:
         kind = detect_kind(rows[0][1])

@@ -74,10 +74,10 @@ def _load_run(folder: Path, name: str) -> Dataset:
     notes: list[str] = []
     classification: Optional[dict[str, bool]] = None
     for clf_file in sorted(folder.glob(CLF_PATTERN)):
-        classification = {**(classification or {}), **(read_content(clf_file).classification or {})}
-    instances_content = read_content(instances_file) if instances_file else None
+        classification = {**(classification or {}), **(read_content(clf_file, True).classification or {})}
+    instances_content = read_content(instances_file, True) if instances_file else None
     if instructions_file is not None:
-        instructions = _distinct(read_content(instructions_file).instructions)
+        instructions = _distinct(read_content(instructions_file, True).instructions)
     else:
         instructions = _distinct(instances_content.instructions) if instances_content else []
     instances = instances_content.instances if instances_content else None
@@ -91,9 +91,12 @@ def _load_run(folder: Path, name: str) -> Dataset:
         instances = own
     if instances_file is not None and instances_file.name != INSTANCE_FILES[0]:
         notes.append(f"instances parsed from {instances_file.name} (no {INSTANCE_FILES[0]} yet)")
+    if not instructions:
+        notes.append("no instructions yet (the run has only just started)")
     run = read_run_logs(folder)
     if run is None:
-        notes.append("this run has no rejects/ or progress.jsonl logs (made before the bootstrap wrote them)")
+        notes.append("no rejects/ or progress.jsonl logs: a run made before the bootstrap wrote them, "
+                     "or one that has not finished a batch yet")
     return Dataset(name, folder, "run directory", instructions, classification, instances,
                    _configured_seeds(folder), run, notes)
 
