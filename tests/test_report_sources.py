@@ -183,3 +183,17 @@ def test_a_run_that_has_only_just_started(tmp_path):
     report = build_report([folder], ReportOptions(diversity=False))
     assert [f["id"] for f in report.figures] == ["funnel-0", "throughput-0"]
     assert report.tables[0].instructions == 0
+
+
+def test_a_folder_of_the_original_release(tmp_path):
+    folder = tmp_path / "batch_221203"
+    write_jsonl(folder / "machine_generated_instructions.jsonl", [{"instruction": i} for i in INSTRUCTIONS])
+    write_jsonl(folder / "is_clf_or_not_davinci_template_1.jsonl",
+                [{"instruction": i, "is_classification": " Yes" if c else " No"} for i, c in CLASSIFICATION.items()])
+    write_jsonl(folder / "machine_generated_instances.jsonl",
+                [{"instruction": i, "raw_instances": "Output: unused"} for i in INSTRUCTIONS])
+    write_jsonl(folder / "all_instances_82K.jsonl", [{"instruction": i, "input": x, "output": y} for i, x, y in TRIPLES])
+    dataset = load_source(folder)
+    assert dataset.instances == TRIPLES and dataset.classification == CLASSIFICATION and dataset.notes[:1] == [
+        "no rejects/ or progress.jsonl logs: a run made before the bootstrap wrote them, or one that has not finished "
+        "a batch yet"]

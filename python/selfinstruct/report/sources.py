@@ -18,7 +18,9 @@ from .formats import Content, Triple, read_content
 from .runlogs import RunLogs, read_run_logs
 
 INSTRUCTION_FILES = ("machine_generated_instructions.jsonl", "machine_generated_tasks.jsonl")
-INSTANCE_FILES = ("all_generated_instances.jsonl", "machine_generated_instances.jsonl", "machine_generated_tasks.jsonl")
+# in order of preference; all_instances_*.jsonl is the original release's name for step 4's file
+INSTANCE_FILES = ("all_generated_instances.jsonl", "all_instances_*.jsonl", "machine_generated_instances.jsonl",
+                  "machine_generated_tasks.jsonl")
 CLF_PATTERN = "is_clf_or_not*.jsonl"
 STATE_FILES = ("state/instructions.jsonl", "state/alpaca.jsonl")
 
@@ -46,8 +48,12 @@ def _distinct(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _first_existing(folder: Path, names: tuple[str, ...]) -> Optional[Path]:
-    return next((folder / name for name in names if (folder / name).is_file()), None)
+def _first_existing(folder: Path, patterns: tuple[str, ...]) -> Optional[Path]:
+    for pattern in patterns:
+        found = sorted(path for path in folder.glob(pattern) if path.is_file())
+        if found:
+            return found[0]
+    return None
 
 
 def _configured_seeds(folder: Path) -> Optional[Path]:
@@ -89,7 +95,7 @@ def _load_run(folder: Path, name: str) -> Dataset:
         if len(own) < len(instances):
             notes.append(f"{len(instances) - len(own)} instances of seed tasks in {instances_file.name} are not counted")
         instances = own
-    if instances_file is not None and instances_file.name != INSTANCE_FILES[0]:
+    if instances_content is not None and instances_content.kind == "raw instances":
         notes.append(f"instances parsed from {instances_file.name} (no {INSTANCE_FILES[0]} yet)")
     if not instructions:
         notes.append("no instructions yet (the run has only just started)")
