@@ -212,25 +212,28 @@ def _rejects_writer(
 ) -> Callable[[Callable[[str], object]], None]:
     """One JSON line per reject; the same text json.dumps gives, built directly (hot path)."""
     encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
-    seed_count = len(seeds) if seeds is not None else 0
-    input_of_pool = np.full(seed_count + len(records), -1, dtype=np.int64)
+    input_of_pool = np.full((len(seeds) if seeds is not None else 0) + len(records), -1, dtype=np.int64)  # pool index -> input position
     admitted = np.flatnonzero(pool_index >= 0)
     input_of_pool[pool_index[admitted]] = admitted
 
     def fill(write: Callable[[str], object]) -> None:
-        rows = zip(positions.tolist(), best_index[positions].tolist(), best_score[positions].tolist())
+        texts = records.texts
+        line_of = np.frombuffer(records.lines, dtype=np.int64)
+        best = best_index[positions]
+        similar_input = input_of_pool[best]  # -1 where the most similar text is a seed
+        rows = zip(positions.tolist(), line_of[positions].tolist(), best.tolist(), similar_input.tolist(),
+                   line_of[np.maximum(similar_input, 0)].tolist(), best_score[positions].tolist())
         out: list[str] = []
-        for position, best, score in rows:
-            if best < seed_count:
-                assert seeds is not None
-                similar, source, line = seeds.texts[best], "seed", seeds.lines[best]
+        for position, line, best_pool, kept, similar_line, score in rows:
+            if kept >= 0:
+                similar, source = texts[kept], "input"
             else:
-                kept = int(input_of_pool[best])
-                similar, source, line = records.texts[kept], "input", records.lines[kept]
+                assert seeds is not None
+                similar, source, similar_line = seeds.texts[best_pool], "seed", seeds.lines[best_pool]
             out.append(
-                f'{{"line": {records.lines[position]}, "index": {position}, "text": {encode(records.texts[position])}, '
-                f'"most_similar": {encode(similar)}, "most_similar_source": "{source}", "most_similar_line": {line}, '
-                f'"score": {float.__repr__(score)}}}\n'
+                f'{{"line": {line}, "index": {position}, "text": {encode(texts[position])}, '
+                f'"most_similar": {encode(similar)}, "most_similar_source": "{source}", "most_similar_line": {similar_line}, '
+                f'"score": {score!r}}}\n'
             )
             if len(out) == _WRITE_CHUNK:
                 write("".join(out))
