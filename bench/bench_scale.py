@@ -44,6 +44,17 @@ WINDOW = 512
 
 def instruction_stream(seed: int = 0) -> Iterator[str]:
     """Real English instructions first (when ../shared/data is present), then generated ones."""
+    yield from real_instructions()
+    sys.path.insert(0, str(HERE))
+    from stream import generate_stream
+
+    block = 0
+    while True:
+        yield from generate_stream(200_000, seed=seed + block)
+        block += 1
+
+
+def real_instructions() -> Iterator[str]:
     for name in ENGLISH:
         path = SHARED / f"{name}.jsonl"
         if path.exists():
@@ -52,13 +63,21 @@ def instruction_stream(seed: int = 0) -> Iterator[str]:
                     text = " ".join(json.loads(line)["instruction"].split())
                     if text:
                         yield text
-    sys.path.insert(0, str(HERE))
-    from stream import generate_stream
 
-    block = 0
-    while True:
-        yield from generate_stream(200_000, seed=seed + block)
-        block += 1
+
+def write_stream(path: Path, count: int) -> None:
+    """The replayed instructions, one per line, made before any timing (and outside the child)."""
+    if path.exists() and sum(1 for _ in open(path, encoding="utf-8")) >= count:
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        for _, text in zip(range(count), instruction_stream()):
+            handle.write(text + "\n")
+
+
+def read_stream(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            yield line.rstrip("\n")
 
 
 class ReplayStream:
@@ -87,8 +106,8 @@ class ReplayStream:
 class ReplayBackend:
     name = "replay"
 
-    def __init__(self, seed: int = 0) -> None:
-        self.texts = instruction_stream(seed)
+    def __init__(self, stream: Path) -> None:
+        self.texts = read_stream(stream)
 
     def answer(self, prompt: str) -> Any:
         from selfinstruct.backends.base import Completion
@@ -108,14 +127,14 @@ class ReplayBackend:
         pass
 
 
-def run_one(size: int, fields: bool, out: Path) -> dict[str, Any]:
+def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     """One configuration in this process (called in a child)."""
     from selfinstruct.pipeline import PipelineConfig, generate_instructions
 
     config = PipelineConfig(output_dir=out, num_instructions=size, prompts_per_round=WINDOW, progress=False,
                             similarity_fields=fields, max_stalled_rounds=0)
     started = time.perf_counter()
-    summary = generate_instructions(config, ReplayBackend())
+    summary = generate_instructions(config, ReplayBackend(stream))
     total = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     batches = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
@@ -127,7 +146,7 @@ def run_one(size: int, fields: bool, out: Path) -> dict[str, Any]:
         admitted = sum(b["admitted"] for b in chosen)
         deciles.append(1000 * sum(b["seconds"] for b in chosen) / admitted if admitted else None)
     started = time.perf_counter()
-    generate_instructions(config, ReplayBackend())  # finished: recover, rebuild the pool, nothing to do
+    generate_instructions(config, ReplayBackend(stream))  # finished: recover, rebuild the pool, nothing to do
     resume = time.perf_counter() - started
     return {"size": size, "fields": fields, "admitted": summary.counts["admitted"], "total_s": total,
             "loop_s": loop, "after_loop_s": total - loop, "ms_per_admitted": 1000 * loop / size,
@@ -149,11 +168,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--modes", nargs="+", choices=("fields", "no-fields"), default=["no-fields", "fields"])
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         size, fields, out = int(args.child[0]), args.child[1] == "fields", Path(args.child[2])
-        print(json.dumps(run_one(size, fields, out)))
+        print(json.dumps(run_one(size, fields, out, Path(args.child[3]))))
         return
     print(f"machine: {machine_info()}")
     found = [name for name in ENGLISH if (SHARED / f"{name}.jsonl").exists()]
@@ -161,10 +180,12 @@ def main() -> None:
           f"bench/stream.py's generated stream{'' if found else ' only (../shared/data not found)'}")
     results = {}
     for size in args.sizes:
+        stream = Path(tempfile.gettempdir()) / f"bench-scale-stream-{size}.txt"
+        write_stream(stream, 4 * size + 100_000)  # admission keeps about 1 in 2 in this stream
         for mode in args.modes:
             out = Path(tempfile.mkdtemp(prefix="bench-scale-"))
             try:
-                child = subprocess.run([sys.executable, __file__, "--child", str(size), mode, str(out)],
+                child = subprocess.run([sys.executable, __file__, "--child", str(size), mode, str(out), str(stream)],
                                        capture_output=True, text=True, check=True)
             finally:
                 shutil.rmtree(out, ignore_errors=True)
