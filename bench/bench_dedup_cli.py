@@ -10,7 +10,9 @@ Writes the stream (bench/stream.py) as JSONL ({"instruction", "id"}) to a tempor
 (3) the command itself in a child process (interpreter start-up and imports included), with orjson
     and with orjson hidden, kept files checked byte-identical; its own read/admission/write split
     is parsed from its summary. Peak RSS is each child's VmHWM.
-Target for (3): <= 8 s and <= 1 GB on 2 cores (the admission part belongs to the engine).
+Target for (3): <= 8 s and <= 1 GB on 2 cores (the admission part belongs to the engine). The child's
+CPU seconds (user + system, all threads) are printed too: on a busy machine they move far less than
+wall time.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,14 +90,21 @@ def reader_section(path: Path, repeats: int) -> dict:
     return row
 
 
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(path: Path, out: Path, threads: int, parser: str) -> dict:
     command = [sys.executable, "-c", CLI_CHILD, parser, "dedup", str(path), "-o", str(out), "--no-progress", "--threads", str(threads)]
+    cpu = child_cpu_seconds()
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
+    cpu = child_cpu_seconds() - cpu
     read_s, used, admission_s, write_s = SPLIT.search(result.stdout).groups()
     return {
-        "wall_s": wall, "read_s": float(read_s), "parser": used, "admission_s": float(admission_s), "write_s": float(write_s),
+        "wall_s": wall, "cpu_s": cpu, "read_s": float(read_s), "parser": used, "admission_s": float(admission_s), "write_s": float(write_s),
         "rss_mb": float(result.stdout.split("peak_rss_mb")[1].split()[0]),
         "kept": int(re.search(r"kept ([\d,]+) of", result.stdout).group(1).replace(",", "")),
     }
@@ -133,15 +143,15 @@ def main() -> None:
               f"peak RSS {max(run['rss_mb'] for run in anchors):,.0f} MB")
 
         print("\n## `selfinstruct dedup` end to end (child process: start-up, read, admission, write, publish)")
-        print("| reader | wall s (median) | runs | read s | admission s | write s | other s | ÷ anchor | peak RSS MB | kept |")
-        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("| reader | wall s (median) | runs | CPU s | read s | admission s | write s | other s | ÷ anchor | peak RSS MB | kept |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         outputs = {}
         for hidden in ("orjson", "no-orjson") if orjson_loads() is not None else ("no-orjson",):
             runs = [run_cli(source, Path(folder) / f"kept-{hidden}.jsonl", args.threads, hidden) for _ in range(args.repeats)]
             mid = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
             other = mid["wall_s"] - mid["read_s"] - mid["admission_s"] - mid["write_s"]
             walls = ", ".join(f"{run['wall_s']:.2f}" for run in runs)
-            print(f"| {mid['parser']} | {mid['wall_s']:.2f} | {walls} | "
+            print(f"| {mid['parser']} | {mid['wall_s']:.2f} | {walls} | {mid['cpu_s']:.2f} | "
                   f"{mid['read_s']:.2f} | {mid['admission_s']:.2f} | {mid['write_s']:.2f} | {other:.2f} | "
                   f"{mid['wall_s'] / anchor_s:.2f}× | {max(run['rss_mb'] for run in runs):,.0f} | {mid['kept']:,} |")
             assert mid["kept"] == anchors[0]["kept"], "the command and the anchor disagree"
