@@ -26,12 +26,12 @@ def few_token_share(texts: Sequence[str], tokenizer: str, sample: int = SAMPLE) 
     return few / len(sampled), len(sampled)
 
 
-def few_token_warning(texts: Sequence[str], rejected: Sequence[str], tokenizer: str) -> str | None:
-    """A warning for the user, or None, given all input texts and the rejected ones."""
+def few_token_warning(texts: Sequence[str], rejected: Sequence[int], tokenizer: str) -> str | None:
+    """A warning for the user, or None, given all input texts and the positions of the rejected ones."""
     share, sampled = few_token_share(texts, tokenizer)
     if share <= WARN_FRACTION:
         return None
-    few_rejected = sum(len(tokenize(text, tokenizer)) <= FEW_TOKENS for text in rejected)
+    few_rejected = sum(len(tokenize(texts[position], tokenizer)) <= FEW_TOKENS for position in rejected)
     sample_note = "" if sampled == len(texts) else f" (a sample of {sampled:,})"
     advice = (
         "use --tokenizer unicode (words of every script, and one token per character for Chinese, Japanese, Thai, ...)"

@@ -145,8 +145,7 @@ def dedup_file(
         outputs.publish()
         write_seconds = time.perf_counter() - started
 
-    rejected_texts = [records.texts[position] for position in rejected_positions.tolist()]
-    warning = few_token_warning(records.texts, rejected_texts, tokenizer)
+    warning = few_token_warning(records.texts, rejected_positions.tolist(), tokenizer)
     is_jsonl = records.format == "jsonl"
     return DedupSummary(
         kept=len(kept_positions),
