@@ -32,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_dedup import median_time  # noqa: E402
 from stream import generate_stream  # noqa: E402
 
 from selfinstruct.dedup import DEFAULT_BATCH  # noqa: E402
@@ -63,15 +64,6 @@ print("peak_rss_mb", peak_kb / 1024)
 sys.exit(status)
 """
 SPLIT = re.compile(r"time: read ([\d.]+) s \((\w+)\), admission ([\d.]+) s, write ([\d.]+) s")
-
-
-def median_time(function, repeats: int):
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def write_stream(path: Path, size: int) -> None:
