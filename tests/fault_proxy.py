@@ -9,8 +9,8 @@ Each request gets an action: from `plan` (consumed in order) while it lasts, els
 - "hang": answer nothing for `hang_seconds` (past the client's timeout), then close;
 - "truncate": forward, relay the status and headers, then cut the body in half and close.
 
-It records what it did (`actions`), the bodies it answered with the upstream's answer
-(`answered`), and the most requests it held at once (`max_in_flight`).
+It records what it did (`actions`), the bodies it relayed a successful upstream answer for
+(`answered`, recorded just before relaying), and the most requests it held at once (`max_in_flight`).
 """
 from __future__ import annotations
 
@@ -104,10 +104,10 @@ class FaultProxy:
                 handler.wfile.write(payload[: len(payload) // 2])
                 handler.close_connection = True
                 return
-            self._reply(handler, status, payload, headers)
-            if status == 200:
+            if status == 200:  # recorded before the client can see the answer
                 with self.lock:
                     self.answered.append(body)
+            self._reply(handler, status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True  # the client gave up first
         finally:

@@ -134,8 +134,9 @@ def test_generate_spreads_concurrency_over_endpoints(upstream: FakeServer, proxi
 
 @pytest.mark.parametrize("fault", ["drop", "error", "truncate"])
 def test_a_failing_endpoint_is_rested_and_its_requests_answered_elsewhere(
-    upstream: FakeServer, proxies: list[FaultProxy], fault: str
+    upstream: FakeServer, proxies: list[FaultProxy], fault: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(endpoints_module, "REST_BASE_SECONDS", 60.0)  # outlasts the test on a slow machine
     proxies[0].mode = fault
     backend = make_backend([p.url for p in proxies])
     assert run_stream(backend, 40, window=8) == expected(40)
@@ -146,7 +147,8 @@ def test_a_failing_endpoint_is_rested_and_its_requests_answered_elsewhere(
     assert proxies[0].count(fault) <= 8 + endpoints_module.FAILURES_BEFORE_REST
 
 
-def test_timeouts_fail_over(upstream: FakeServer, proxies: list[FaultProxy]) -> None:
+def test_timeouts_fail_over(upstream: FakeServer, proxies: list[FaultProxy], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(endpoints_module, "REST_BASE_SECONDS", 60.0)
     proxies[0].mode = "hang"
     backend = make_backend([p.url for p in proxies], timeout=0.3)
     started = time.monotonic()

@@ -15,11 +15,12 @@ runs them in one batch anyway; one with only `generate` gets one call per seeded
 from __future__ import annotations
 
 import collections
+import queue
 import threading
 import time
 from typing import Any, Hashable, Protocol, runtime_checkable
 
-from .base import Backend, Completion, SamplingParams
+from .base import Backend, BackendError, Completion, GenerationStats, SamplingParams
 
 
 @runtime_checkable
@@ -75,6 +76,65 @@ class InFlightClock:
         with self._lock:
             running = time.perf_counter() - self._since if self._active else 0.0
             return self._busy + running
+
+
+class FinishedQueue:
+    """The bookkeeping native streams share: unique pending keys, a thread-safe queue of finished
+    requests (filled by the engine's threads with `finish`), and the backend's stats, updated as
+    the driver takes each result (so only the driver's thread touches them).
+
+    A finished request's outcome is its completions, (completions, prompt tokens served from the
+    prefix cache), or the exception `next_finished` raises for it.
+    """
+
+    def __init__(self, stats: GenerationStats | None) -> None:
+        self.stats = stats
+        self.clock = InFlightClock()
+        self._done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
+        self._keys: set[Hashable] = set()
+        self._recorded_seconds = 0.0
+        self.closed = False
+
+    def register(self, key: Hashable, prompt: str) -> None:
+        """Check a submission (driver thread) and count it as pending."""
+        if self.closed:
+            raise BackendError("the stream is closed")
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+        if key in self._keys:
+            raise ValueError(f"request key {key!r} is already pending: keys must be unique among pending requests")
+        self._keys.add(key)
+
+    def finish(self, key: Hashable, outcome: Any) -> None:
+        """Hand a finished request to the driver (any thread)."""
+        self._done.put((key, outcome))
+
+    def next_finished(self, timeout: float | None = None) -> tuple[Hashable, list[Completion]]:
+        if not self._keys:
+            raise LookupError("no request is pending")
+        try:
+            key, outcome = self._done.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no request finished within {timeout} s") from None
+        self._keys.discard(key)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        completions, cached = outcome if isinstance(outcome, tuple) else (outcome, 0)
+        if self.stats is not None:
+            self.stats.record_request(completions)
+            self.stats.cached_prompt_tokens += cached
+            busy = self.clock.seconds()
+            self.stats.seconds += busy - self._recorded_seconds
+            self._recorded_seconds = busy
+        return key, completions
+
+    def pending(self) -> int:
+        return len(self._keys)
+
+    def forget_all(self) -> None:
+        """On close: nothing is pending any more, and later submissions are refused."""
+        self.closed = True
+        self._keys.clear()
 
 
 class RoundsStream:

@@ -12,13 +12,13 @@ from typing import Any, Callable, Hashable
 
 from .base import BackendError, Completion, GenerationStats, SamplingParams
 from .http_client import Cancelled
-from .streaming import InFlightClock
+from .streaming import FinishedQueue
 
 Work = Callable[[str, SamplingParams], list[Completion]]
 _STOP = object()
 
 
-class ThreadedStream:
+class ThreadedStream(FinishedQueue):
     """Requests in flight on worker threads; see `GenerationStream` for the contract.
 
     Finished requests are added to `stats` (when given) as the driver takes them, with the wall
@@ -30,32 +30,19 @@ class ThreadedStream:
                  name: str = "stream") -> None:
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
+        super().__init__(stats)
         self.window = window
-        self.stats = stats
-        self.clock = InFlightClock()
         self._work = work
         self._on_close = on_close  # interrupts the work in flight
         self._on_worker_exit = on_worker_exit  # frees a worker thread's resources (connections)
         self._name = name
         self._todo: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._workers: list[threading.Thread] = []
         self._idle = 0
-        self._pending = 0
-        self._keys: set[Hashable] = set()
-        self._closed = False
-        self._recorded_seconds = 0.0
 
     def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
-        if self._closed:
-            raise BackendError("the stream is closed")
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
-        if key in self._keys:
-            raise ValueError(f"request key {key!r} is already pending: keys must be unique among pending requests")
-        self._keys.add(key)
-        self._pending += 1
+        self.register(key, prompt)
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1  # a waiting worker takes it
@@ -66,37 +53,14 @@ class ThreadedStream:
             # else: it waits in the queue until a worker is free (at most `window` in flight)
         self._todo.put((key, prompt, params))
 
-    def next_finished(self, timeout: float | None = None) -> tuple[Hashable, list[Completion]]:
-        if self._pending == 0:
-            raise LookupError("no request is pending")
-        try:
-            key, outcome = self._done.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no request finished within {timeout} s") from None
-        self._pending -= 1
-        self._keys.discard(key)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        if self.stats is not None:
-            self.stats.record_request(outcome)
-            busy = self.clock.seconds()
-            self.stats.seconds += busy - self._recorded_seconds
-            self._recorded_seconds = busy
-        return key, outcome
-
-    def pending(self) -> int:
-        return self._pending
-
     def close(self) -> None:
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.forget_all()
         if self._on_close is not None:
             self._on_close()
         for _ in self._workers:
             self._todo.put(_STOP)
-        self._pending = 0
-        self._keys.clear()
 
     def _run(self) -> None:
         try:
@@ -108,7 +72,7 @@ class ThreadedStream:
     def _serve(self) -> None:
         while True:
             item = self._todo.get()
-            if item is _STOP or self._closed:
+            if item is _STOP or self.closed:
                 return
             key, prompt, params = item
             self.clock.start()
@@ -120,6 +84,6 @@ class ThreadedStream:
                 outcome = error if isinstance(error, BackendError) else BackendError(f"request {key!r} failed: {error!r}")
             finally:
                 self.clock.stop()
-            self._done.put((key, outcome))
+            self.finish(key, outcome)
             with self._lock:
                 self._idle += 1

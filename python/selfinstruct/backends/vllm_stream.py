@@ -19,13 +19,13 @@ import threading
 from typing import Any, Callable, Hashable
 
 from .base import BackendError, Completion, GenerationStats, SamplingParams
-from .streaming import InFlightClock
+from .streaming import FinishedQueue
 
 IDLE_POLL_SECONDS = 0.05
 _stream_ids = itertools.count()
 
 
-class VLLMStream:
+class VLLMStream(FinishedQueue):
     """Requests in flight on a `vllm.LLMEngine`, at most `window` at once; see `GenerationStream`.
 
     `convert(params)` makes vLLM sampling params, `finish(output)` turns a finished RequestOutput
@@ -34,67 +34,33 @@ class VLLMStream:
     """
 
     def __init__(self, engine: Any, window: int, convert: Callable[[SamplingParams], Any],
-                 finish: Callable[[Any], list[Completion]], stats: GenerationStats,
+                 convert_output: Callable[[Any], list[Completion]], stats: GenerationStats,
                  on_close: Callable[["VLLMStream"], None]) -> None:
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
+        super().__init__(stats)
         self.window = window
-        self.stats = stats
-        self.clock = InFlightClock()
         self._engine = engine
         self._convert = convert
-        self._finish = finish
+        self._convert_output = convert_output
         self._on_close = on_close
         self._prefix = f"selfinstruct-{next(_stream_ids)}-"
         self._counter = itertools.count()
         self._incoming: queue.SimpleQueue[tuple[str, Hashable, str, Any]] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
         self._in_engine: dict[str, Hashable] = {}  # request id -> key (engine thread only)
-        self._keys: set[Hashable] = set()
-        self._pending = 0
         self._wake = threading.Event()
-        self._closed = threading.Event()
+        self._stop = threading.Event()
         self._failure: BaseException | None = None
-        self._recorded_seconds = 0.0
         self._thread = threading.Thread(target=self._loop, name="vllm-stream", daemon=True)
         self._thread.start()
 
     def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
-        if self._closed.is_set():
-            raise BackendError("the stream is closed")
         if self._failure is not None:
             raise BackendError(f"the vLLM engine failed: {self._failure!r}")
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
-        if key in self._keys:
-            raise ValueError(f"request key {key!r} is already pending: keys must be unique among pending requests")
         sampling = self._convert(params)  # invalid params raise here, in the driver's thread
-        self._keys.add(key)
-        self._pending += 1
+        self.register(key, prompt)
         self._incoming.put((self._prefix + str(next(self._counter)), key, prompt, sampling))
         self._wake.set()
-
-    def next_finished(self, timeout: float | None = None) -> tuple[Hashable, list[Completion]]:
-        if self._pending == 0:
-            raise LookupError("no request is pending")
-        try:
-            key, outcome = self._done.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no request finished within {timeout} s") from None
-        self._pending -= 1
-        self._keys.discard(key)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        completions, cached = outcome
-        self.stats.record_request(completions)
-        self.stats.cached_prompt_tokens += cached
-        busy = self.clock.seconds()
-        self.stats.seconds += busy - self._recorded_seconds
-        self._recorded_seconds = busy
-        return key, completions
-
-    def pending(self) -> int:
-        return self._pending
 
     def in_flight(self) -> int:
         """Requests inside the engine now (for progress displays and benchmarks)."""
@@ -102,18 +68,17 @@ class VLLMStream:
 
     def close(self) -> None:
         """Abort what is still in the engine and stop the loop (idempotent); the backend stays open."""
-        if self._closed.is_set():
+        if self.closed:
             return
-        self._closed.set()
+        self.forget_all()
+        self._stop.set()
         self._wake.set()
         self._thread.join()
-        self._pending = 0
-        self._keys.clear()
         self._on_close(self)
 
     def _loop(self) -> None:
         try:
-            while not self._closed.is_set():
+            while not self._stop.is_set():
                 self._admit()
                 if self._in_engine:
                     for output in self._engine.step():
@@ -126,14 +91,13 @@ class VLLMStream:
             self._failure = error
             failure = BackendError(f"the vLLM engine failed: {error!r}")
             for key in list(self._in_engine.values()):
-                self._done.put((key, failure))
+                self.finish(key, failure)
             while True:
                 try:
                     _, key, _, _ = self._incoming.get_nowait()
                 except queue.Empty:
                     break
-                self._done.put((key, failure))
-            self._in_engine.clear()
+                self.finish(key, failure)
         finally:
             if self._in_engine:
                 try:
@@ -154,7 +118,7 @@ class VLLMStream:
             try:
                 self._engine.add_request(request_id, prompt, sampling)
             except Exception as error:  # e.g. a prompt longer than the model's context
-                self._done.put((key, BackendError(f"vLLM refused request {key!r}: {error}")))
+                self.finish(key, BackendError(f"vLLM refused request {key!r}: {error}"))
                 continue
             self._in_engine[request_id] = key
             self.clock.start()
@@ -165,7 +129,7 @@ class VLLMStream:
             return  # not ours (cannot happen while generate() is refused during a stream)
         self.clock.stop()
         try:
-            outcome: Any = (self._finish(output), int(getattr(output, "num_cached_tokens", 0) or 0))
+            outcome: Any = (self._convert_output(output), int(getattr(output, "num_cached_tokens", 0) or 0))
         except BackendError as error:
             outcome = error
-        self._done.put((key, outcome))
+        self.finish(key, outcome)
