@@ -76,6 +76,9 @@ def test_step1_one_call_per_round_and_exact_target(config: PipelineConfig) -> No
 def test_step1_similarity_fields_match_rouge_score(config: PipelineConfig) -> None:
     generate_instructions(config, FakeBackend())
     records = lines(config.output_dir / "machine_generated_instructions.jsonl")
+    for line, record in zip((config.output_dir / "machine_generated_instructions.jsonl").read_text().splitlines(), records):
+        assert line == json.dumps(record, ensure_ascii=False)  # the reference's layout and key order
+        assert list(record) == ["instruction", "most_similar", "avg_similarity_score", "metadata", "request_idx"]
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     pool = [text for text, _ in SEED_INSTRUCTIONS]
     for record in records:

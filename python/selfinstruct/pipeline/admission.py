@@ -13,10 +13,11 @@ output file (reference format, fields included) is written from both, atomically
 """
 from __future__ import annotations
 
+import array
 import bisect
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from .. import Pool
 from ..backends.base import Backend, Completion, SamplingParams
@@ -46,14 +47,14 @@ class AdmissionStep(Step):
         super().__init__(config, backend)
         self.seeds = load_seeds(config)
         self.filter = InstructionFilter(config.filter_config())
-        self.machine: list[str] = []  # admitted instructions, in order
-        self.request_of: list[int] = []  # the request each came from (nondecreasing)
+        self.request_of = array.array("q")  # the request each admitted instruction came from (nondecreasing)
         self.stalled = 0
         self.pool: Optional[Pool] = None
+        self.machine: Sequence[str] = ()
         self.similarity: Optional[SimilarityFields] = None
 
     # -- what subclasses provide ---------------------------------------------------------------
-    def make_prompt(self, rng: Any, machine: list[str], visible: Optional[int] = None) -> Prompt:
+    def make_prompt(self, rng: Any, machine: Sequence[str], visible: Optional[int] = None) -> Prompt:
         """The prompt of one request, which may show `machine[:visible]` (all when None): sampled
         by position, so no copy of a large pool is made per request."""
         raise NotImplementedError
@@ -84,12 +85,18 @@ class AdmissionStep(Step):
         return summary
 
     def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
-        for record in journal.records():
-            self.machine.append(record["instruction"])
-            self.request_of.append(int(record.get(INTERNAL, 0)))
         config = self.config
-        self.pool = Pool([task.instruction for task in self.seeds] + self.machine,
-                         threshold=config.similarity_threshold, tokenizer=config.similarity_tokenizer)
+        self.pool = Pool([task.instruction for task in self.seeds], threshold=config.similarity_threshold,
+                         tokenizer=config.similarity_tokenizer)
+        batch: list[str] = []
+        for record in journal.records():
+            batch.append(record["instruction"])
+            self.request_of.append(int(record.get(INTERNAL, 0)))
+            if len(batch) == 50_000:
+                self.pool.add(batch)
+                batch = []
+        self.pool.add(batch)
+        self.machine = MachineInstructions(self.pool, len(self.seeds))
         self.summary.counts[self.kept_key] = len(self.machine)
         self.stalled = saved.get("stalled", 0)
         if config.similarity_fields:
@@ -114,8 +121,8 @@ class AdmissionStep(Step):
         for completion in completions:
             found.extend((candidate, completion) for candidate in self.candidates(request.context, completion, request.index))
         self.log.batch.candidates += len(found) + sum(self.log.batch.dropped.values()) - before
-        decisions = self.pool.admit([instruction for (instruction, _), _ in found])
         room = self.config.num_instructions - len(self.machine)
+        decisions = self.pool.admit([instruction for (instruction, _), _ in found])
         records: list[dict[str, Any]] = []
         for ((instruction, extra), completion), decision in zip(found, decisions):
             if not decision.admitted:
@@ -135,7 +142,6 @@ class AdmissionStep(Step):
                 "request_idx": request.index // self.window,
                 INTERNAL: request.index,
             })
-            self.machine.append(instruction)
             self.request_of.append(request.index)
         if self.similarity is not None:
             self.similarity.add(len(records))
@@ -175,9 +181,9 @@ class AdmissionStep(Step):
                 return
         except (OSError, ValueError):
             pass
-        fields = self.similarity.read() if self.similarity is not None else None
-        publish_lines(self.output_path, (json.dumps(_published(record, next(fields) if fields else None),
-                                                    ensure_ascii=False) + "\n" for record in journal.records()))
+        fields = self.similarity.lines() if self.similarity is not None else None
+        publish_lines(self.output_path, (_published(line.decode(), next(fields) if fields else None)
+                                         for _, line in journal.lines()))
         publish_lines(marker_path, [json.dumps(marker) + "\n"])
 
     def _adopt_reference_file(self) -> None:
@@ -199,13 +205,34 @@ class AdmissionStep(Step):
         return {"next_request": start, "counts": {}, "step": {"stalled": 0}}
 
 
-def _published(record: dict[str, Any], fields: Optional[dict[str, Any]]) -> dict[str, Any]:
-    """The reference record: the journal's fields with the similarity fields before `metadata`."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key == INTERNAL:
-            continue
-        if key == "metadata" and fields:
-            out.update(fields)
-        out[key] = value
-    return out
+class MachineInstructions(Sequence[str]):
+    """The admitted instructions, read from the pool (which holds them after the seeds)."""
+
+    def __init__(self, pool: Pool, base: int) -> None:
+        self.pool = pool
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.pool) - self.base
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        if isinstance(index, slice):
+            return [self.pool[self.base + j] for j in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return self.pool[self.base + index]
+
+
+INTERNAL_SUFFIX = f', "{INTERNAL}": '
+METADATA_KEY = ', "metadata": '
+
+
+def _published(line: str, fields: Optional[str]) -> str:
+    """The reference line from a journal line: without the internal request field (always the last
+    key), and with the similarity fields (a JSON object's text) before `metadata`. Spliced as text:
+    inside a JSON string every quote is escaped, so the first `, "metadata": ` is the top-level key."""
+    line = line[: line.rindex(INTERNAL_SUFFIX)] + "}\n"
+    if fields:
+        at = line.index(METADATA_KEY)
+        line = line[:at] + ", " + fields.strip()[1:-1] + line[at:]
+    return line

@@ -121,6 +121,24 @@ def _count_lines(path: Path, size: int) -> int:
     return count
 
 
+try:  # a faster parser for long journals when installed; the standard one decides on any doubt
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - orjson is optional
+    _fast_loads = None
+
+
+def _parse(line: bytes, path: Path, number: int) -> Any:
+    if _fast_loads is not None:
+        try:
+            return _fast_loads(line)
+        except ValueError:
+            pass
+    try:
+        return json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RecordError(path, number, f"malformed JSON ({getattr(error, 'msg', error)})") from None
+
+
 def last_commit(state_path: Path) -> Optional[dict[str, Any]]:
     """The last commit line of a state file (None without one), reading only the file's end."""
     size = _complete_size(state_path)
@@ -258,11 +276,12 @@ class Journal:
 
     def records(self) -> Iterator[dict[str, Any]]:
         """The committed records, streamed from the data file."""
-        for number, line in _lines(self.data_path, self.data_bytes):
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RecordError(self.data_path, number, f"malformed JSON ({error.msg})") from None
+        for number, line in self.lines():
+            yield _parse(line, self.data_path, number)
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, raw line) of the committed records."""
+        return _lines(self.data_path, self.data_bytes)
 
     def _start(self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]]) -> Optional[dict[str, Any]]:
         records: list[dict[str, Any]] = []

@@ -13,12 +13,11 @@ fields over S pool entries drawn at random (seeded per instruction) from that sa
 """
 from __future__ import annotations
 
-import collections
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -132,8 +131,7 @@ class SimilarityFields:
                 self.flush()
         self.flush()
 
-    def read(self) -> "collections.abc.Iterator[dict[str, Any]]":
-        """The logged fields, in admission order."""
+    def lines(self) -> Iterator[str]:
+        """The logged fields (one JSON object per line), in admission order."""
         with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                yield json.loads(line)
+            yield from handle

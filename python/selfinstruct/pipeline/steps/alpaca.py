@@ -10,7 +10,7 @@ avg_similarity_score, metadata, request_idx); step 4 turns it into alpaca.json a
 from __future__ import annotations
 
 import random
-from typing import Optional
+from typing import Optional, Sequence
 
 from ...backends.base import Backend, Completion, SamplingParams
 from ..admission import AdmissionStep, Candidate
@@ -40,7 +40,7 @@ class AlpacaGenerator(AdmissionStep):
         super().__init__(config, backend)
         self.demos = [(t.instruction, t.instances[0].input, t.instances[0].output) for t in self.seeds]
 
-    def make_prompt(self, rng: random.Random, machine: list[str], visible: Optional[int] = None) -> Prompt:
+    def make_prompt(self, rng: random.Random, machine: Sequence[str], visible: Optional[int] = None) -> Prompt:
         cfg = self.config.alpaca
         return alpaca_prompt(rng.sample(self.demos, min(cfg.num_demonstrations, len(self.demos))), cfg.tasks_per_prompt)
 

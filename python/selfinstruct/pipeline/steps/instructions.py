@@ -9,7 +9,7 @@ pool (see admission.py). Output: machine_generated_instructions.jsonl in the ref
 from __future__ import annotations
 
 import random
-from typing import Optional
+from typing import Optional, Sequence
 
 from ...backends.base import Backend, Completion, SamplingParams
 from ..admission import AdmissionStep, Candidate
@@ -38,7 +38,7 @@ class InstructionGenerator(AdmissionStep):
     def prompt_style(self) -> str:
         return self.config.instructions.prompt_style or self.config.prompt_style
 
-    def make_prompt(self, rng: random.Random, machine: list[str], visible: Optional[int] = None) -> Prompt:
+    def make_prompt(self, rng: random.Random, machine: Sequence[str], visible: Optional[int] = None) -> Prompt:
         cfg = self.config.instructions
         visible = len(machine) if visible is None else visible
         chosen = rng.sample(range(visible), min(cfg.num_machine_instructions, visible))  # as sampling machine[:visible]
