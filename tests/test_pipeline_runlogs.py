@@ -158,3 +158,26 @@ def test_step4_failure_leaves_old_files_and_no_temporary(config: PipelineConfig,
     monkeypatch.setattr(publish, "write_temporary", real)
     prepare_finetuning(config)
     assert not stale.exists()
+
+
+def test_summary_reports_the_prefix_cache_hit_rate_where_the_engine_gives_it(config: PipelineConfig) -> None:
+    from selfinstruct.backends.base import GenerationStats
+
+    class Cached(FakeBackend):
+        """Counts like an engine whose prefix cache served 10 tokens of every prompt."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stats = GenerationStats()
+
+        def generate_with_seeds(self, prompts, params, seeds):  # type: ignore[no-untyped-def]
+            out = super().generate_with_seeds(prompts, params, seeds)
+            self.stats.record(out, 0.01)
+            self.stats.cached_prompt_tokens += 10 * len(prompts)
+            return out
+
+    backend = Cached()
+    summary = generate_instructions(config, backend)
+    assert summary.prefix_cache_hit_rate == backend.stats.cached_prompt_tokens / backend.stats.prompt_tokens
+    assert "prefix cache served" in summary.format()
+    assert generate_instructions(config, FakeBackend()).prefix_cache_hit_rate is None

@@ -39,6 +39,7 @@ class StepSummary:
     elapsed_seconds: float = 0.0
     outputs: tuple[str, ...] = ()
     note: str = ""
+    prefix_cache_hit_rate: Optional[float] = None  # share of prompt tokens the engine's prefix cache served
 
     @property
     def tokens_per_second(self) -> float:
@@ -57,6 +58,8 @@ class StepSummary:
                 f"{self.completion_tokens} ({self.tokens_per_second:.0f} tok/s) in {self.generation_seconds:.1f} s; "
                 f"step took {self.elapsed_seconds:.1f} s"
             )
+        if self.prefix_cache_hit_rate is not None:
+            lines.append(f"  the engine's prefix cache served {100 * self.prefix_cache_hit_rate:.0f}% of the prompt tokens")
         if self.note:
             lines.append(f"  {self.note}")
         for path in self.outputs:

@@ -114,12 +114,18 @@ class Step:
             self.restore(journal, state.get("step") or {}, start)
             total, done = self.progress_total()
             progress = StepProgress(self.summary, total, done, config.progress, unit=self.unit)
+            stats = getattr(self.backend, "stats", None)
+            before = stats.copy() if hasattr(stats, "copy") else None
             try:
                 note = self.stop_note()
                 if note is None:
                     note = self._stream(journal, start, progress)
             finally:
                 progress.close()
+            if before is not None and hasattr(stats, "since"):
+                used = stats.since(before)
+                if getattr(used, "cached_prompt_tokens", 0) and used.prompt_tokens:
+                    self.summary.prefix_cache_hit_rate = used.cached_prompt_tokens / used.prompt_tokens
             if note:
                 self.summary.note = note
             self.finish(journal)
