@@ -149,3 +149,20 @@ def drain_raw(stream) -> list:
     while stream.pending():
         finished.append(stream.next_finished())
     return finished
+
+
+@pytest.mark.parametrize(
+    ("key", "prompt", "params", "error", "fragment"),
+    [
+        (1, b"bytes", SamplingParams(max_tokens=2), TypeError, "prompt must be a str"),
+        (1, "p", {"max_tokens": 2}, TypeError, "params must be selfinstruct.backends.SamplingParams"),
+        ([1], "p", SamplingParams(max_tokens=2), TypeError, "not hashable"),
+        (0, "p", SamplingParams(max_tokens=2), ValueError, "already pending"),
+    ],
+)
+def test_bad_submissions_fail_in_the_drivers_call(key, prompt, params, error, fragment) -> None:
+    stream = open_stream(SeedEcho(), 2)
+    stream.submit(0, "first", SamplingParams(max_tokens=2))
+    with pytest.raises(error, match=fragment):
+        stream.submit(key, prompt, params)
+    assert stream.pending() == 1

@@ -95,15 +95,16 @@ class FinishedQueue:
         self._recorded_seconds = 0.0
         self.closed = False
 
-    def register(self, key: Hashable, prompt: str) -> None:
+    def register(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
         """Check a submission (driver thread) and count it as pending."""
         if self.closed:
             raise BackendError("the stream is closed")
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
-        if key in self._keys:
-            raise ValueError(f"request key {key!r} is already pending: keys must be unique among pending requests")
+        check_request(key, prompt, params, self._keys)
         self._keys.add(key)
+
+    def unregister(self, key: Hashable) -> None:
+        """Undo `register` for a submission that failed before it was queued."""
+        self._keys.discard(key)
 
     def finish(self, key: Hashable, outcome: Any) -> None:
         """Hand a finished request to the driver (any thread)."""
@@ -151,6 +152,7 @@ class RoundsStream:
         self._finished: collections.deque[tuple[Hashable, list[Completion]]] = collections.deque()
 
     def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
+        check_request(key, prompt, params, {item[0] for item in self._queued} | {item[0] for item in self._finished})
         self._queued.append((key, prompt, params))
 
     def next_finished(self, timeout: float | None = None) -> tuple[Hashable, list[Completion]]:
@@ -191,6 +193,20 @@ class RoundsStream:
                 if item[2].seed is not None:
                     answers[id(item)] = list(self.backend.generate([item[1]], item[2])[0])
             self._finished.extend((item[0], answers[id(item)]) for item in items)
+
+
+def check_request(key: Hashable, prompt: str, params: SamplingParams, pending: Any) -> None:
+    """The checks every stream makes on `submit`, so a bad request fails in the driver's call."""
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+    if not isinstance(params, SamplingParams):
+        raise TypeError(f"params must be selfinstruct.backends.SamplingParams, got {type(params).__name__}")
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"request key {key!r} is not hashable") from None
+    if key in pending:
+        raise ValueError(f"request key {key!r} is already pending: keys must be unique among pending requests")
 
 
 def _without_seed(params: SamplingParams) -> tuple[Any, ...]:

@@ -42,7 +42,7 @@ class ThreadedStream(FinishedQueue):
         self._idle = 0
 
     def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
-        self.register(key, prompt)
+        self.register(key, prompt, params)
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1  # a waiting worker takes it

@@ -57,8 +57,12 @@ class VLLMStream(FinishedQueue):
     def submit(self, key: Hashable, prompt: str, params: SamplingParams) -> None:
         if self._failure is not None:
             raise BackendError(f"the vLLM engine failed: {self._failure!r}")
-        sampling = self._convert(params)  # invalid params raise here, in the driver's thread
-        self.register(key, prompt)
+        self.register(key, prompt, params)
+        try:
+            sampling = self._convert(params)  # what vLLM refuses raises here, in the driver's thread
+        except BaseException:
+            self.unregister(key)
+            raise
         self._incoming.put((self._prefix + str(next(self._counter)), key, prompt, sampling))
         self._wake.set()
 
