@@ -41,16 +41,18 @@ class BackendConfig:
     max_model_len: int | None = None
     gpu_memory_utilization: float = 0.9
     enforce_eager: bool | None = None
-    # vLLM only: give each request its own seed (params.seed + prompt index). None = on GPU only;
-    # on CPU the in-process engine is reseeded per round instead (see docs/backends.md).
+    # vLLM `generate` only: give each request its own seed (params.seed + prompt index). None = on
+    # GPU only; on CPU the in-process engine is reseeded per round instead, which makes rounds
+    # bit-reproducible (see docs/backends.md). Streams always seed each request.
     per_request_seed: bool | None = None
     # vLLM only: reuse the KV cache of shared prompt prefixes (None = vLLM's default, on). Where
-    # rounds are reproducible (CPU, in-process) the cache is emptied before each round.
+    # rounds are reproducible (CPU, in-process) the cache is emptied before each round; streams
+    # keep it warm.
     prefix_caching: bool | None = None
     # One URL or several; normalised to a tuple of URLs without trailing slashes.
     base_url: Union[str, Sequence[str], None] = field(default=None, metadata={"type": tuple})
     api_key: str | None = None
-    concurrency: int = 8
+    concurrency: int = 8  # OpenAI only: requests in flight per server in `generate`
     timeout: float = 120.0
     max_retries: int = 5
 

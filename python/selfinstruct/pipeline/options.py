@@ -33,16 +33,17 @@ BACKEND_HELP = {
     "max_model_len": "context length limit (vLLM)",
     "gpu_memory_utilization": "fraction of GPU memory vLLM may use",
     "enforce_eager": "disable CUDA graphs / compilation (vLLM)",
-    "per_request_seed": "give each request its own seed, round seed + prompt index (vLLM; default: on GPU, "
-                        "off on CPU, where it crashes the engine and each round reseeds the engine instead)",
+    "per_request_seed": "give each request of a round its own seed, round seed + prompt index (vLLM; default: "
+                        "on GPU, off on CPU, where each round reseeds the engine instead, for bit-reproducible "
+                        "rounds; streamed requests always carry their own seed)",
     "prefix_caching": "reuse the KV cache of shared prompt prefixes (vLLM; default: on; emptied before each "
-                      "round where rounds are reproducible)",
+                      "round where rounds are reproducible, kept warm by streams)",
     "base_url": "OpenAI-compatible server URL; repeat the flag for several servers (least-loaded first, "
                 "failed requests retried on the others)",
     "api_key": "API key for the server",
-    "concurrency": "parallel requests to the server",
-    "timeout": "seconds per request",
-    "max_retries": "retries per failed request",
+    "concurrency": "requests in flight per server in round-based generation (a stream keeps --window in flight)",
+    "timeout": "seconds without an answer before a request is retried",
+    "max_retries": "failed attempts retried per request, over all servers",
 }
 
 SECTION_TITLES = {
