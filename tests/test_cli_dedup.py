@@ -137,3 +137,18 @@ def test_texts_without_tokens_warn_and_suggest_the_unicode_tokenizer(tmp_path, c
     assert "warning" not in capsys.readouterr().err
     english = write_jsonl(tmp_path / "en.jsonl", ROWS)
     assert dedup_file(english, progress=False).warnings == ()
+
+
+def test_same_outputs_with_and_without_orjson(tmp_path, monkeypatch):
+    pytest.importorskip("orjson", reason='orjson not installed (pip install "selfinstruct[fast]"): nothing to compare')
+    rows = ROWS * 3 + ["Tell me a joke about cats", "x" * 50, "Write a poem about the sea and the sky"]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"instruction": row, "n": [1, 2.5, None], "s": "é\\u2028"}) + "\n" for row in rows)
+                      + '{"instruction": "big", "n": ' + "9" * 5000 + "}\n", encoding="utf-8")
+    fast = dedup_file(source, tmp_path / "fast.jsonl", progress=False)
+    monkeypatch.setattr("selfinstruct.dedup.formats.orjson_loads", lambda: None)
+    monkeypatch.setattr("selfinstruct.dedup.run.orjson_loads", lambda: None)
+    plain = dedup_file(source, tmp_path / "plain.jsonl", progress=False)
+    assert (fast.parser, plain.parser) == ("orjson", "json")
+    assert fast.output.read_bytes() == plain.output.read_bytes() and fast.kept == plain.kept == 5
+    assert fast.rejects.read_bytes() == plain.rejects.read_bytes()
