@@ -302,3 +302,21 @@ def test_stemmer_errors_are_raised():
     failing = _core.RougeFamily(["rouge1"], 0, lambda tokens: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         failing.score("running dogs", "running")
+
+
+sentence_lists = st.lists(st.lists(st.integers(0, 3), max_size=150), max_size=4)
+
+
+@settings(max_examples=60)
+@given(reference=sentence_lists, candidate=sentence_lists)
+def test_summary_hits_with_bounded_column_memory(reference, candidate):
+    # Long sentences keep only checkpoint columns and recompute blocks during the backtrack
+    # (forced here by a tiny limit): the same hits as keeping every column, and as rouge-score.
+    from selfinstruct import _core
+
+    hits = _core._summary_hits(reference, candidate, 1 << 20)
+    assert _core._summary_hits(reference, candidate, 1) == hits
+    assert _core._summary_hits(reference, candidate, 7) == hits
+    expected = rouge_scorer._summary_level_lcs(reference, candidate)
+    m, n = sum(map(len, reference)), sum(map(len, candidate))
+    assert (hits / m if m and n else 0) == expected.recall

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "selfinstruct/detail/summary_lcs.hpp"
 #include "selfinstruct/rouge_family.hpp"
 
 namespace py = pybind11;
@@ -193,4 +194,21 @@ void bind_scorer(py::module_& m) {
           py::arg("prediction_sentences") = py::none(),
           "Scores of pairs as an array [type, (precision, recall, F), pair]; GIL released while scoring.")
       .def_property_readonly("cached_stems", [](PyRougeFamily& self) { return self.scorer.stems().size(); });
+
+  // For the tests: rougeLsum hits of sentences given as id lists, with a column memory limit.
+  m.def("_summary_hits", [](const std::vector<std::vector<uint32_t>>& reference,
+                            const std::vector<std::vector<uint32_t>>& candidate, size_t max_column_words) {
+    std::vector<uint32_t> ids[2], ends[2];
+    uint32_t id_count = 0;
+    for (int side = 0; side < 2; ++side) {
+      for (const auto& sentence : side == 0 ? reference : candidate) {
+        for (const uint32_t id : sentence) id_count = std::max(id_count, id + 1);
+        ids[side].insert(ids[side].end(), sentence.begin(), sentence.end());
+        ends[side].push_back(static_cast<uint32_t>(ids[side].size()));
+      }
+    }
+    selfinstruct::detail::SummaryLcs summary(max_column_words);
+    return summary.hits({ids[0].data(), ends[0].data(), ends[0].size()}, {ids[1].data(), ends[1].data(), ends[1].size()},
+                        id_count);
+  });
 }

@@ -4,7 +4,6 @@
 #include <array>
 #include <mutex>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "selfinstruct/detail/id_table.hpp"
 #include "selfinstruct/detail/parallel.hpp"
@@ -179,7 +178,7 @@ RougeFamilyScorer::RougeFamilyScorer(std::vector<RougeKind> kinds, TokenizerMode
 RougeFamilyScorer::~RougeFamilyScorer() = default;
 
 bool RougeFamilyScorer::pair_ids(const TextInput& target, const TextInput& prediction, PairWorkspace& work,
-                                 std::vector<std::string>& missing) const {
+                                 Vocabulary& missing) const {
   work.token_ids.reset();
   bool complete = true;
   auto tokenize_text = [&](const TextInput& input, TextIds& text) {
@@ -209,7 +208,7 @@ bool RougeFamilyScorer::pair_ids(const TextInput& target, const TextInput& predi
         }
         const StemCache::Stem* stem = stems_.find(token, hash);
         if (stem == nullptr) {
-          missing.emplace_back(token);
+          missing.intern(token, hash);  // deduplicated: a cold batch misses each word many times
           complete = false;
         } else if (stem->keep) {
           stream.ids.push_back(work.token_ids.intern(stem->text, stem->hash));
@@ -282,7 +281,7 @@ RougeFamilyScorer::Pending RougeFamilyScorer::score_pairs(const TextInput* targe
   const int workers = detail::resolve_threads(threads);
   std::vector<PairWorkspace> workspaces(static_cast<size_t>(std::max(workers, 1)));
   std::vector<std::vector<size_t>> pending_pairs(workspaces.size());
-  std::vector<std::vector<std::string>> missing(workspaces.size());
+  std::vector<Vocabulary> missing(workspaces.size());
   const size_t grain = std::max<size_t>(16, std::min<size_t>(1024, count / (8 * workspaces.size()) + 1));
   detail::parallel_for(count, workers, grain, [&](size_t begin, size_t end, int worker) {
     PairWorkspace& work = workspaces[static_cast<size_t>(worker)];
@@ -297,12 +296,14 @@ RougeFamilyScorer::Pending RougeFamilyScorer::score_pairs(const TextInput* targe
     }
   });
   Pending pending;
-  std::unordered_set<std::string> distinct;
+  Vocabulary distinct;
   for (size_t w = 0; w < workspaces.size(); ++w) {
     pending.pairs.insert(pending.pairs.end(), pending_pairs[w].begin(), pending_pairs[w].end());
-    for (std::string& token : missing[w]) distinct.insert(std::move(token));
+    for (uint32_t id = 0; id < missing[w].size(); ++id) {
+      const std::string& token = missing[w].token(id);
+      if (distinct.intern(token, Vocabulary::hash(token)) == pending.tokens.size()) pending.tokens.push_back(token);
+    }
   }
-  pending.tokens.assign(distinct.begin(), distinct.end());
   std::sort(pending.pairs.begin(), pending.pairs.end());
   return pending;
 }

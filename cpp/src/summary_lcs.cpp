@@ -12,7 +12,7 @@ void SummaryLcs::set_masks(const uint32_t* tokens, uint32_t length, uint32_t wor
 }
 
 uint32_t SummaryLcs::cell(uint32_t i, uint32_t j, uint32_t words) const {
-  const uint64_t* column = columns_.data() + static_cast<size_t>(j) * words;
+  const uint64_t* column = columns_.data() + static_cast<size_t>(j - first_column_) * words;
   uint32_t count = 0;
   const uint32_t full = i / 64;
   for (uint32_t w = 0; w < full; ++w) count += static_cast<uint32_t>(__builtin_popcountll(~column[w]));
@@ -20,26 +20,62 @@ uint32_t SummaryLcs::cell(uint32_t i, uint32_t j, uint32_t words) const {
   return count;
 }
 
+void SummaryLcs::step(const uint32_t* c, uint32_t j, const uint64_t* column, uint64_t* next, uint32_t words) const {
+  const uint64_t* row = masks_.data() + static_cast<size_t>(c[j]) * words;
+  uint64_t carry = 0;
+  for (uint32_t w = 0; w < words; ++w) {
+    // Bits of a matched reference position are 0; (v + u) | (v - u) with u = v & row, the sum
+    // carried across words.
+    const uint64_t v = column[w];
+    const uint64_t u = v & row[w];
+    const uint64_t sum1 = v + u;
+    const uint64_t carry1 = sum1 < v;
+    const uint64_t sum = sum1 + carry;
+    carry = carry1 | (sum < sum1);
+    next[w] = sum | (v - u);
+  }
+}
+
+void SummaryLcs::load_columns(const uint32_t* c, uint32_t first, uint32_t last, uint32_t words) {
+  columns_.resize(static_cast<size_t>(last - first + 1) * words);
+  std::copy_n(checkpoints_.data() + static_cast<size_t>(first / block_) * words, words, columns_.data());
+  for (uint32_t j = first; j < last; ++j) {
+    step(c, j, columns_.data() + static_cast<size_t>(j - first) * words,
+         columns_.data() + static_cast<size_t>(j - first + 1) * words, words);
+  }
+  first_column_ = first;
+}
+
 void SummaryLcs::add_lcs(const uint32_t* reference, uint32_t reference_length, const uint32_t* c, uint32_t length,
                          uint32_t words) {
-  columns_.assign(static_cast<size_t>(length + 1) * words, ~uint64_t{0});
-  for (uint32_t j = 0; j < length; ++j) {
-    const uint64_t* row = masks_.data() + static_cast<size_t>(c[j]) * words;
-    const uint64_t* v = columns_.data() + static_cast<size_t>(j) * words;
-    uint64_t* next = columns_.data() + static_cast<size_t>(j + 1) * words;
-    uint64_t carry = 0;
-    for (uint32_t w = 0; w < words; ++w) {
-      const uint64_t u = v[w] & row[w];
-      const uint64_t sum1 = v[w] + u;
-      const uint64_t carry1 = sum1 < v[w];
-      const uint64_t sum = sum1 + carry;
-      carry = carry1 | (sum < sum1);
-      next[w] = sum | (v[w] - u);
+  if (static_cast<size_t>(length + 1) * words <= max_column_words_) {
+    block_ = length + 1;
+    columns_.assign(static_cast<size_t>(length + 1) * words, ~uint64_t{0});
+    for (uint32_t j = 0; j < length; ++j) {
+      step(c, j, columns_.data() + static_cast<size_t>(j) * words, columns_.data() + static_cast<size_t>(j + 1) * words,
+           words);
     }
+    first_column_ = 0;
+  } else {
+    block_ = 1;
+    while (static_cast<size_t>(block_) * block_ < static_cast<size_t>(length) + 1) ++block_;
+    checkpoints_.assign(static_cast<size_t>(length / block_ + 1) * words, ~uint64_t{0});
+    std::vector<uint64_t> column(words, ~uint64_t{0}), next(words);
+    for (uint32_t j = 0; j < length; ++j) {
+      step(c, j, column.data(), next.data(), words);
+      column.swap(next);
+      if ((j + 1) % block_ == 0) std::copy_n(column.data(), words, checkpoints_.data() + static_cast<size_t>((j + 1) / block_) * words);
+    }
+    const uint32_t first = (length - 1) / block_ * block_;
+    load_columns(c, first, length, words);
   }
   uint32_t i = reference_length, j = length;
   uint32_t remaining = cell(i, j, words);
   while (remaining > 0) {  // no match left once the cell is 0: the backtrack would only walk
+    if (j - 1 < first_column_) {
+      const uint32_t first = (j - 1) / block_ * block_;
+      load_columns(c, first, std::min(length, first + block_), words);
+    }
     if (reference[i - 1] == c[j - 1]) {
       union_[(i - 1) / 64] |= uint64_t{1} << ((i - 1) % 64);
       --i;

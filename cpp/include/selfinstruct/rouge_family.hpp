@@ -65,7 +65,7 @@ class RougeFamilyScorer {
   // Pairs left unscored because some of their tokens have no cached stem yet.
   struct Pending {
     std::vector<size_t> pairs;
-    std::vector<std::string> tokens;  // distinct, in no particular order
+    std::vector<std::string> tokens;  // distinct
   };
   // Scores pairs which[0..count) of (targets, predictions) on up to `threads` threads.
   // Writes out[(kind * 3 + c) * stride + pair], c = 0 precision, 1 recall, 2 F.
@@ -75,7 +75,7 @@ class RougeFamilyScorer {
  private:
   // Fills the workspace's ids for one pair; false when a stem is missing (tokens go to `missing`).
   bool pair_ids(const TextInput& target, const TextInput& prediction, detail::PairWorkspace& work,
-                std::vector<std::string>& missing) const;
+                Vocabulary& missing) const;
   void score_ids(detail::PairWorkspace& work, double* out, size_t stride, size_t pair) const;
 
   std::vector<RougeKind> kinds_;
