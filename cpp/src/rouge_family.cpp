@@ -97,6 +97,13 @@ struct PairWorkspace {
   SummaryLcs summary;
 };
 
+// One scoring thread: its buffers, and the pairs it left for a later pass with their missing stems.
+struct Worker {
+  PairWorkspace work;
+  std::vector<size_t> pending;
+  std::unique_ptr<Vocabulary> missing;  // created on the first miss
+};
+
 }  // namespace detail
 
 namespace {
@@ -177,8 +184,8 @@ RougeFamilyScorer::RougeFamilyScorer(std::vector<RougeKind> kinds, TokenizerMode
 
 RougeFamilyScorer::~RougeFamilyScorer() = default;
 
-bool RougeFamilyScorer::pair_ids(const TextInput& target, const TextInput& prediction, PairWorkspace& work,
-                                 Vocabulary& missing) const {
+bool RougeFamilyScorer::pair_ids(const TextInput& target, const TextInput& prediction, detail::Worker& worker) const {
+  PairWorkspace& work = worker.work;
   work.token_ids.reset();
   bool complete = true;
   auto tokenize_text = [&](const TextInput& input, TextIds& text) {
@@ -208,7 +215,8 @@ bool RougeFamilyScorer::pair_ids(const TextInput& target, const TextInput& predi
         }
         const StemCache::Stem* stem = stems_.find(token, hash);
         if (stem == nullptr) {
-          missing.intern(token, hash);  // deduplicated: a cold batch misses each word many times
+          if (!worker.missing) worker.missing = std::make_unique<Vocabulary>();
+          worker.missing->intern(token, hash);  // deduplicated: a cold batch misses each word many times
           complete = false;
         } else if (stem->keep) {
           stream.ids.push_back(work.token_ids.intern(stem->text, stem->hash));
@@ -278,29 +286,35 @@ void RougeFamilyScorer::score_ids(PairWorkspace& work, double* out, size_t strid
 RougeFamilyScorer::Pending RougeFamilyScorer::score_pairs(const TextInput* targets, const TextInput* predictions,
                                                           const size_t* which, size_t count, int threads,
                                                           double* out, size_t stride) const {
-  const int workers = detail::resolve_threads(threads);
-  std::vector<PairWorkspace> workspaces(static_cast<size_t>(std::max(workers, 1)));
-  std::vector<std::vector<size_t>> pending_pairs(workspaces.size());
-  std::vector<Vocabulary> missing(workspaces.size());
-  const size_t grain = std::max<size_t>(16, std::min<size_t>(1024, count / (8 * workspaces.size()) + 1));
-  detail::parallel_for(count, workers, grain, [&](size_t begin, size_t end, int worker) {
-    PairWorkspace& work = workspaces[static_cast<size_t>(worker)];
+  const size_t requested = static_cast<size_t>(std::max(detail::resolve_threads(threads), 1));
+  const size_t grain = std::max<size_t>(16, std::min<size_t>(1024, count / (8 * requested) + 1));
+  const size_t workers = std::max<size_t>(1, std::min(requested, (count + grain - 1) / grain));
+  // One thread (single score() calls among them) reuses its buffers across calls.
+  thread_local detail::Worker reused;
+  std::vector<detail::Worker> fresh(workers > 1 ? workers : 0);
+  auto worker_state = [&](size_t w) -> detail::Worker& { return workers > 1 ? fresh[w] : reused; };
+  reused.pending.clear();
+  reused.missing.reset();
+  detail::parallel_for(count, static_cast<int>(workers), grain, [&](size_t begin, size_t end, int w) {
+    detail::Worker& worker = worker_state(static_cast<size_t>(w));
     const auto lock = stems_.read_lock();  // stem views stay valid for this chunk
     for (size_t k = begin; k < end; ++k) {
       const size_t pair = which[k];
-      if (pair_ids(targets[pair], predictions[pair], work, missing[static_cast<size_t>(worker)])) {
-        score_ids(work, out, stride, pair);
+      if (pair_ids(targets[pair], predictions[pair], worker)) {
+        score_ids(worker.work, out, stride, pair);
       } else {
-        pending_pairs[static_cast<size_t>(worker)].push_back(pair);
+        worker.pending.push_back(pair);
       }
     }
   });
   Pending pending;
   Vocabulary distinct;
-  for (size_t w = 0; w < workspaces.size(); ++w) {
-    pending.pairs.insert(pending.pairs.end(), pending_pairs[w].begin(), pending_pairs[w].end());
-    for (uint32_t id = 0; id < missing[w].size(); ++id) {
-      const std::string& token = missing[w].token(id);
+  for (size_t w = 0; w < workers; ++w) {
+    const detail::Worker& worker = worker_state(w);
+    pending.pairs.insert(pending.pairs.end(), worker.pending.begin(), worker.pending.end());
+    if (!worker.missing) continue;
+    for (uint32_t id = 0; id < worker.missing->size(); ++id) {
+      const std::string& token = worker.missing->token(id);
       if (distinct.intern(token, Vocabulary::hash(token)) == pending.tokens.size()) pending.tokens.push_back(token);
     }
   }

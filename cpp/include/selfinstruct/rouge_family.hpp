@@ -52,7 +52,8 @@ class StemCache {
 
 namespace detail {
 struct PairWorkspace;
-}
+struct Worker;
+}  // namespace detail
 
 class RougeFamilyScorer {
  public:
@@ -73,9 +74,8 @@ class RougeFamilyScorer {
                       int threads, double* out, size_t stride) const;
 
  private:
-  // Fills the workspace's ids for one pair; false when a stem is missing (tokens go to `missing`).
-  bool pair_ids(const TextInput& target, const TextInput& prediction, detail::PairWorkspace& work,
-                Vocabulary& missing) const;
+  // Fills the worker's ids for one pair; false when a stem is missing (noted in worker.missing).
+  bool pair_ids(const TextInput& target, const TextInput& prediction, detail::Worker& worker) const;
   void score_ids(detail::PairWorkspace& work, double* out, size_t stride, size_t pair) const;
 
   std::vector<RougeKind> kinds_;
