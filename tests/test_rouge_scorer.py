@@ -320,3 +320,59 @@ def test_summary_hits_with_bounded_column_memory(reference, candidate):
     expected = rouge_scorer._summary_level_lcs(reference, candidate)
     m, n = sum(map(len, reference)), sum(map(len, candidate))
     assert (hits / m if m and n else 0) == expected.recall
+
+
+SUFFIXES = ["", "s", "ies", "ied", "ed", "eed", "ing", "y", "e", "ll", "ational", "tional", "alli", "logi", "fulli",
+            "bli", "ization", "ousness", "iciti", "ical", "ness", "ement", "ment", "ion", "sion", "ate", "ize", "ly"]
+porter_words = st.builds(
+    lambda stem, first, second: stem + first + second,
+    st.text(alphabet="aeiouybcdlmnrstz", min_size=0, max_size=8),
+    st.sampled_from(SUFFIXES),
+    st.sampled_from(SUFFIXES),
+) | st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=14)
+
+
+@pytest.fixture(scope="module")
+def nltk_stem():
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer().stem
+
+
+def test_compiled_porter_matches_nltk_on_the_probe_vocabulary(nltk_stem):
+    from selfinstruct import _core
+    from selfinstruct.stemming import probe_vocabulary
+
+    words = probe_vocabulary()
+    assert len(words) > 2500
+    assert [_core.porter_stem(w) for w in words] == [nltk_stem(w) for w in words]
+
+
+@settings(max_examples=300)
+@given(words=st.lists(porter_words, min_size=1, max_size=20))
+def test_compiled_porter_matches_nltk(nltk_stem, words):
+    from selfinstruct import _core
+
+    assert [_core.porter_stem(w) for w in words] == [nltk_stem(w) for w in words]
+
+
+@given(target=texts, prediction=texts)
+def test_nltk_fallback_gives_the_same_scores(scorers, nltk_stem, target, prediction):
+    # The scorer calls NLTK itself when the compiled stemmer disagrees with the installed NLTK.
+    from selfinstruct import _core
+
+    through_nltk = _core.RougeFamily(ALL_TYPES, 0, lambda tokens: [nltk_stem(t) for t in tokens])
+    ours, _ = scorers[True]
+    expected = [tuple(score) for score in ours.score(target, prediction).values()]
+    assert through_nltk.score(target, prediction) == expected
+
+
+def test_scorer_falls_back_to_nltk_when_the_compiled_stemmer_disagrees(monkeypatch):
+    from selfinstruct import stemming
+
+    monkeypatch.setattr(stemming, "_compiled_matches_nltk", lambda: False)
+    assert callable(stemming.porter_stemmer(0))
+    scorer = si.RougeScorer(["rouge1", "rougeLsum"], use_stemmer=True)
+    reference = rouge_scorer.RougeScorer(["rouge1", "rougeLsum"], use_stemmer=True)
+    text = "The generously relational dogs were running\nskies dying"
+    assert_same(scorer.score(text, "dog runs generously"), reference.score(text, "dog runs generously"))

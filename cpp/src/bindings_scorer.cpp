@@ -1,5 +1,5 @@
-// Python bindings of the ROUGE family scorer: argument checking, the NLTK stemmer callback and
-// GIL handling; the scoring lives in rouge_family.cpp.
+// Python bindings of the ROUGE family scorer: argument checking, the stemmer (compiled Porter or
+// a Python callable such as NLTK's) and GIL handling; the scoring lives in rouge_family.cpp.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "selfinstruct/detail/summary_lcs.hpp"
+#include "selfinstruct/porter_stemmer.hpp"
 #include "selfinstruct/rouge_family.hpp"
 
 namespace py = pybind11;
@@ -81,7 +82,8 @@ struct TextBatch {
 
 struct PyRougeFamily {
   RougeFamilyScorer scorer;
-  py::object stemmer;  // callable: list[str] -> list[str], or None
+  py::object stemmer;  // None, "porter" (the compiled stemmer) or a callable: list[str] -> list[str]
+  bool compiled_porter;
 
   static std::vector<RougeKind> kinds_of(const std::vector<std::string>& names) {
     std::vector<RougeKind> kinds;
@@ -97,8 +99,11 @@ struct PyRougeFamily {
 
   PyRougeFamily(const std::vector<std::string>& names, int mode, py::object stem)
       : scorer(kinds_of(names), static_cast<selfinstruct::TokenizerMode>(check_mode(mode)), !stem.is_none()),
-        stemmer(std::move(stem)) {
-    if (!stemmer.is_none() && !PyCallable_Check(stemmer.ptr())) throw py::type_error("stemmer must be callable or None");
+        stemmer(std::move(stem)),
+        compiled_porter(py::isinstance<py::str>(stemmer) && stemmer.cast<std::string>() == "porter") {
+    if (!stemmer.is_none() && !compiled_porter && !PyCallable_Check(stemmer.ptr())) {
+      throw py::type_error("stemmer must be None, 'porter' or a callable");
+    }
   }
 
   static int check_mode(int mode) {
@@ -106,8 +111,16 @@ struct PyRougeFamily {
     return mode;
   }
 
-  // Stems `tokens` with the Python stemmer (GIL held) and adds them to the cache.
+  // Stems `tokens` (the Python stemmer runs with the GIL held) and adds them to the cache.
   void add_stems(const std::vector<std::string>& tokens) {
+    if (compiled_porter) {
+      py::gil_scoped_release release;
+      std::vector<std::string> stems;
+      stems.reserve(tokens.size());
+      for (const std::string& token : tokens) stems.push_back(selfinstruct::porter_stem(token));
+      scorer.stems().insert(tokens, stems);
+      return;
+    }
     py::object result = stemmer(py::cast(tokens));
     py::object stems = as_sequence(result, "stemmer result");
     if (static_cast<size_t>(PySequence_Fast_GET_SIZE(stems.ptr())) != tokens.size()) {
@@ -194,6 +207,9 @@ void bind_scorer(py::module_& m) {
           py::arg("prediction_sentences") = py::none(),
           "Scores of pairs as an array [type, (precision, recall, F), pair]; GIL released while scoring.")
       .def_property_readonly("cached_stems", [](PyRougeFamily& self) { return self.scorer.stems().size(); });
+
+  m.def("porter_stem", [](const std::string& word) { return selfinstruct::porter_stem(word); }, py::arg("word"),
+        "The compiled Porter stemmer (NLTK's default mode) of one lower-case ASCII word.");
 
   // For the tests: rougeLsum hits of sentences given as id lists, with a column memory limit.
   m.def("_summary_hits", [](const std::vector<std::vector<uint32_t>>& reference,

@@ -3,7 +3,7 @@
 `RougeScorer(types, use_stemmer, split_summaries).score(target, prediction)` returns the same
 floats (compared with ==) as `rouge_score.rouge_scorer.RougeScorer` for rouge1 .. rouge9, rougeL
 and rougeLsum with its default tokenizer, with or without the Porter stemmer. The stemmer is
-NLTK's own `PorterStemmer()`, called once per distinct token and cached. `score_batch` scores
+NLTK's `PorterStemmer()` (see selfinstruct.stemming), applied once per distinct token and cached. `score_batch` scores
 many pairs on several threads. `tokenizer="unicode"` is our option for non-English text; its
 scores are not reference scores.
 """
@@ -16,10 +16,10 @@ import numpy.typing as npt
 
 from . import _core
 from .rouge import _threads, tokenizer_mode
+from .stemming import EVAL_HINT, porter_stemmer
 from .unicode_tokenizer import unicode_pretokenize
 
 ROUGE_TYPES = tuple(f"rouge{n}" for n in range(1, 10)) + ("rougeL", "rougeLsum")
-_EVAL_HINT = "pip install 'selfinstruct[eval]'"
 
 
 class Score(NamedTuple):
@@ -30,20 +30,11 @@ class Score(NamedTuple):
     fmeasure: float
 
 
-def _porter_stemmer() -> Callable[[list[str]], list[str]]:
-    try:
-        from nltk.stem.porter import PorterStemmer
-    except ImportError:
-        raise ImportError(f"use_stemmer=True needs NLTK, whose Porter stemmer rouge-score uses: {_EVAL_HINT}") from None
-    stem = PorterStemmer().stem  # the default (NLTK_EXTENSIONS) mode, as rouge-score constructs it
-    return lambda tokens: [stem(token) for token in tokens]
-
-
 def _sentence_splitter() -> Callable[[str], list[str]]:
     try:
         import nltk
     except ImportError:
-        raise ImportError(f"split_summaries=True needs NLTK's sentence splitter: {_EVAL_HINT}") from None
+        raise ImportError(f"split_summaries=True needs NLTK's sentence splitter: {EVAL_HINT}") from None
     try:
         nltk.sent_tokenize("A first sentence. A second one.")
     except LookupError:
@@ -109,7 +100,7 @@ class RougeScorer:
         self._index = {name: k for k, name in enumerate(self._names)}
         self._summaries = "rougeLsum" in self._index
         self._split = _sentence_splitter() if split_summaries and self._summaries else None
-        self._core = _core.RougeFamily(self._names, self._mode, _porter_stemmer() if use_stemmer else None)
+        self._core = _core.RougeFamily(self._names, self._mode, porter_stemmer(self._mode) if use_stemmer else None)
 
     def _prepared(self, text: str) -> tuple[str, Optional[list[str]]]:
         """The text as the core reads it, and its rougeLsum sentences when not simply its lines."""
