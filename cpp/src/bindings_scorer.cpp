@@ -30,6 +30,8 @@ std::string_view utf8_view(py::handle item, const std::string& what) {
     PyErr_Clear();
     throw py::value_error(what + " is not valid Unicode (it contains a lone surrogate) and cannot be tokenized");
   }
+  // Token offsets are 32-bit.
+  if (static_cast<uint64_t>(size) >= (uint64_t{1} << 32)) throw py::value_error(what + " is too long (4 GiB or more)");
   return {data, static_cast<size_t>(size)};
 }
 

@@ -21,23 +21,33 @@ bool is_consonant(const std::string& w, size_t i) {
   return !is_vowel(w[i]) != flip;
 }
 
+// Calls f(i, consonant) along the first `length` letters in one pass ('y' takes the opposite role
+// of the letter before it, and is a consonant first): linear even for long runs of y.
+template <typename F>
+void for_each_letter(const std::string& w, size_t length, F&& f) {
+  bool previous_consonant = false;
+  for (size_t i = 0; i < length; ++i) {
+    const bool consonant = w[i] == 'y' ? (i == 0 || !previous_consonant) : !is_vowel(w[i]);
+    f(consonant);
+    previous_consonant = consonant;
+  }
+}
+
 // m in [C](VC)^m[V] for the first `length` letters of w.
 int measure(const std::string& w, size_t length) {
   int m = 0;
   bool previous_vowel = false;
-  for (size_t i = 0; i < length; ++i) {
-    const bool consonant = is_consonant(w, i);
+  for_each_letter(w, length, [&](bool consonant) {
     if (consonant && previous_vowel) ++m;
     previous_vowel = !consonant;
-  }
+  });
   return m;
 }
 
 bool has_vowel(const std::string& w, size_t length) {
-  for (size_t i = 0; i < length; ++i) {
-    if (!is_consonant(w, i)) return true;
-  }
-  return false;
+  bool found = false;
+  for_each_letter(w, length, [&](bool consonant) { found = found || !consonant; });
+  return found;
 }
 
 bool ends_with(const std::string& w, std::string_view suffix) {
