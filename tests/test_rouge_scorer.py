@@ -376,3 +376,12 @@ def test_scorer_falls_back_to_nltk_when_the_compiled_stemmer_disagrees(monkeypat
     reference = rouge_scorer.RougeScorer(["rouge1", "rougeLsum"], use_stemmer=True)
     text = "The generously relational dogs were running\nskies dying"
     assert_same(scorer.score(text, "dog runs generously"), reference.score(text, "dog runs generously"))
+
+
+@pytest.mark.parametrize("tokenizer", ["rouge", "unicode"])
+def test_batch_inputs_may_be_any_iterable(tokenizer):
+    scorer = si.RougeScorer(["rouge1"], tokenizer=tokenizer)
+    batch = scorer.score_batch((t for t in ["a b", "c"]), iter(["a", "c d"]), threads=2)
+    assert batch["rouge1"]["recall"].tolist() == [0.5, 1.0]
+    with pytest.raises(TypeError, match="targets must be a sequence of str, not int"):
+        scorer.score_batch(3, ["a"])

@@ -35,17 +35,20 @@ std::string_view utf8_view(py::handle item, const std::string& what) {
   return {data, static_cast<size_t>(size)};
 }
 
-// A list or tuple view of `sequence` (a str or bytes is refused: it would iterate characters).
+// A tuple of the items of `sequence` (a str or bytes is refused: it would iterate characters).
+// A tuple, not the list itself: another thread may change the list while the GIL is released,
+// and the tuple keeps every str, whose UTF-8 buffer we read, alive.
 py::object as_sequence(py::handle sequence, const std::string& name) {
   if (PyUnicode_Check(sequence.ptr()) || PyBytes_Check(sequence.ptr())) {
     throw py::type_error(name + " must be a sequence of str, not a single " + class_name(sequence));
   }
-  PyObject* fast = PySequence_Fast(sequence.ptr(), "");
-  if (fast == nullptr) {
+  PyObject* items = PySequence_Tuple(sequence.ptr());
+  if (items == nullptr) {
+    if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw py::error_already_set();
     PyErr_Clear();
     throw py::type_error(name + " must be a sequence of str, not " + class_name(sequence));
   }
-  return py::reinterpret_steal<py::object>(fast);
+  return py::reinterpret_steal<py::object>(items);
 }
 
 // Texts (and optional sentence lists) as views into the Python strings, which `alive` holds.
@@ -57,24 +60,24 @@ struct TextBatch {
   TextBatch(py::handle texts, py::handle sentence_lists, const std::string& name) {
     py::object items = as_sequence(texts, name);
     alive.push_back(items);
-    const Py_ssize_t count = PySequence_Fast_GET_SIZE(items.ptr());
+    const Py_ssize_t count = PyTuple_GET_SIZE(items.ptr());
     inputs.resize(static_cast<size_t>(count));
     for (Py_ssize_t i = 0; i < count; ++i) {
-      inputs[i].text = utf8_view(PySequence_Fast_GET_ITEM(items.ptr(), i), name + "[" + std::to_string(i) + "]");
+      inputs[i].text = utf8_view(PyTuple_GET_ITEM(items.ptr(), i), name + "[" + std::to_string(i) + "]");
     }
     if (sentence_lists.is_none()) return;
     const std::string lists_name = name + " sentences";
     py::object lists = as_sequence(sentence_lists, lists_name);
     alive.push_back(lists);
-    if (PySequence_Fast_GET_SIZE(lists.ptr()) != count) throw py::value_error(lists_name + ": one list per text expected");
+    if (PyTuple_GET_SIZE(lists.ptr()) != count) throw py::value_error(lists_name + ": one list per text expected");
     sentences.resize(static_cast<size_t>(count));
     for (Py_ssize_t i = 0; i < count; ++i) {
       const std::string where = lists_name + "[" + std::to_string(i) + "]";
-      py::object list = as_sequence(PySequence_Fast_GET_ITEM(lists.ptr(), i), where);
+      py::object list = as_sequence(PyTuple_GET_ITEM(lists.ptr(), i), where);
       alive.push_back(list);
-      const Py_ssize_t size = PySequence_Fast_GET_SIZE(list.ptr());
+      const Py_ssize_t size = PyTuple_GET_SIZE(list.ptr());
       for (Py_ssize_t k = 0; k < size; ++k) {
-        sentences[i].push_back(utf8_view(PySequence_Fast_GET_ITEM(list.ptr(), k), where + "[" + std::to_string(k) + "]"));
+        sentences[i].push_back(utf8_view(PyTuple_GET_ITEM(list.ptr(), k), where + "[" + std::to_string(k) + "]"));
       }
       inputs[i].sentences = &sentences[i];
     }
@@ -125,13 +128,13 @@ struct PyRougeFamily {
     }
     py::object result = stemmer(py::cast(tokens));
     py::object stems = as_sequence(result, "stemmer result");
-    if (static_cast<size_t>(PySequence_Fast_GET_SIZE(stems.ptr())) != tokens.size()) {
+    if (static_cast<size_t>(PyTuple_GET_SIZE(stems.ptr())) != tokens.size()) {
       throw py::value_error("the stemmer must return one stem per token");
     }
     std::vector<std::string> texts;
     texts.reserve(tokens.size());
     for (size_t k = 0; k < tokens.size(); ++k) {
-      texts.emplace_back(utf8_view(PySequence_Fast_GET_ITEM(stems.ptr(), static_cast<Py_ssize_t>(k)),
+      texts.emplace_back(utf8_view(PyTuple_GET_ITEM(stems.ptr(), static_cast<Py_ssize_t>(k)),
                                    "stem of '" + tokens[k] + "'"));
     }
     py::gil_scoped_release release;  // the write lock waits for scoring threads, which never take the GIL

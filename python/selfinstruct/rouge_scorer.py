@@ -56,7 +56,10 @@ def _check_texts(texts: object, name: str) -> Sequence[str]:
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of str, not a single {type(texts).__name__}")
     if not isinstance(texts, Sequence):
-        texts = list(texts)  # type: ignore[call-overload]
+        try:
+            texts = list(texts)  # type: ignore[call-overload]
+        except TypeError:
+            raise TypeError(f"{name} must be a sequence of str, not {type(texts).__name__}") from None
     for index, text in enumerate(texts):
         _check_text(text, f"{name}[{index}]")
     return texts
