@@ -187,17 +187,6 @@ def test_unicode_tokenizer_scores_non_english_text():
     assert si.RougeScorer(["rouge1"]).score("我爱北京", "我爱北京")["rouge1"].fmeasure == 0.0
 
 
-def _install_empty_punkt_model(directory, monkeypatch):
-    """A Punkt model with no learned abbreviations, in the punkt_tab layout NLTK reads."""
-    import nltk
-
-    model = directory / "tokenizers" / "punkt_tab" / "english"
-    model.mkdir(parents=True)
-    for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
-        (model / name).write_text("")
-    monkeypatch.setattr(nltk.data, "path", [str(directory)] + list(nltk.data.path))
-
-
 def _clear_punkt_cache():
     import nltk.tokenize
 
@@ -206,25 +195,40 @@ def _clear_punkt_cache():
         clear()
 
 
-@given(target=st.lists(st.sampled_from(["Dr. Smith", "went home.", "He ran!", "Was it? yes.", "a\nb", "cats"]), max_size=8).map(" ".join),
-       prediction=st.lists(st.sampled_from(["Smith went.", "Home! He", "ran home.", "cats ran", "\n", "Dr."]), max_size=8).map(" ".join))
-def test_split_summaries_matches_reference(tmp_path_factory, target, prediction):
+@pytest.fixture(scope="module")
+def punkt_model(tmp_path_factory):
+    """A Punkt model with no learned abbreviations, in the punkt_tab layout NLTK reads, on NLTK's path."""
     import nltk
 
+    directory = tmp_path_factory.mktemp("nltk_data")
+    model = directory / "tokenizers" / "punkt_tab" / "english"
+    model.mkdir(parents=True)
+    for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
+        (model / name).write_text("")
     _clear_punkt_cache()
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _install_empty_punkt_model(tmp_path_factory.mktemp("nltk_data"), monkeypatch)
+        monkeypatch.setattr(nltk.data, "path", [str(directory)] + list(nltk.data.path))
         try:
             nltk.sent_tokenize("One. Two.")
         except LookupError:
             pytest.skip("this NLTK reads a Punkt model format other than punkt_tab")
         types = ["rougeLsum", "rouge1"]
-        ours = si.RougeScorer(types, use_stemmer=True, split_summaries=True)
-        reference = rouge_scorer.RougeScorer(types, use_stemmer=True, split_summaries=True)
-        assert_same(ours.score(target, prediction), reference.score(target, prediction))
-        batch = ours.score_batch([target], [prediction])
-        assert batch["rougeLsum"]["fmeasure"][0] == reference.score(target, prediction)["rougeLsum"].fmeasure
+        yield (
+            si.RougeScorer(types, use_stemmer=True, split_summaries=True),
+            rouge_scorer.RougeScorer(types, use_stemmer=True, split_summaries=True),
+        )
     _clear_punkt_cache()
+
+
+sentences_text = st.lists(st.sampled_from(["Dr. Smith", "went home.", "He ran!", "Was it? yes.", "a\nb", "cats"]), max_size=8)
+
+
+@given(target=sentences_text.map(" ".join), prediction=sentences_text.map(" ".join))
+def test_split_summaries_matches_reference(punkt_model, target, prediction):
+    ours, reference = punkt_model
+    expected = reference.score(target, prediction)
+    assert_same(ours.score(target, prediction), expected)
+    assert ours.score_batch([target], [prediction])["rougeLsum"]["fmeasure"][0] == expected["rougeLsum"].fmeasure
 
 
 def test_split_summaries_without_punkt_data_says_how_to_install(tmp_path, monkeypatch):
