@@ -263,6 +263,7 @@ def test_missing_nltk_names_the_extra(monkeypatch):
         (lambda: si.RougeScorer(["rouge10"]), ValueError, "unknown rouge type"),
         (lambda: si.RougeScorer("rouge1"), TypeError, "not a single|not 'rouge1'"),
         (lambda: si.RougeScorer([1]), ValueError, "unknown rouge type 1"),
+        (lambda: si.RougeScorer(None), TypeError, "rouge_types must be a list"),
         (lambda: si.RougeScorer(["rouge1"], use_stemmer="yes"), TypeError, "use_stemmer"),
         (lambda: si.RougeScorer(["rouge1"], tokenizer="spacy"), ValueError, "unknown tokenizer"),
         (lambda: si.RougeScorer(["rouge1"], tokenizer=object()), TypeError, "tokenizer objects"),

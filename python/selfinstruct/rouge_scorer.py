@@ -3,9 +3,9 @@
 `RougeScorer(types, use_stemmer, split_summaries).score(target, prediction)` returns the same
 floats (compared with ==) as `rouge_score.rouge_scorer.RougeScorer` for rouge1 .. rouge9, rougeL
 and rougeLsum with its default tokenizer, with or without the Porter stemmer. The stemmer is
-NLTK's `PorterStemmer()` (see selfinstruct.stemming), applied once per distinct token and cached. `score_batch` scores
-many pairs on several threads. `tokenizer="unicode"` is our option for non-English text; its
-scores are not reference scores.
+NLTK's `PorterStemmer()` (see selfinstruct.stemming), applied once per distinct token and
+cached. `score_batch` scores many pairs on several threads. `tokenizer="unicode"` is our option
+for non-English text; its scores are not reference scores.
 """
 from __future__ import annotations
 
@@ -84,7 +84,10 @@ class RougeScorer:
     ) -> None:
         if isinstance(rouge_types, (str, bytes)):
             raise TypeError(f"rouge_types must be a list of names such as ['rouge1', 'rougeL'], not {rouge_types!r}")
-        self.rouge_types = list(rouge_types)
+        try:
+            self.rouge_types = list(rouge_types)
+        except TypeError:
+            raise TypeError(f"rouge_types must be a list of names such as ['rouge1', 'rougeL'], not {rouge_types!r}") from None
         for name in self.rouge_types:
             if name not in ROUGE_TYPES:
                 raise ValueError(f"unknown rouge type {name!r}: use rouge1 .. rouge9, rougeL or rougeLsum")
