@@ -4,7 +4,7 @@
     python bench/bench_dedup.py --quick         # smaller sizes, for a smoke run
 
 Sections: (1) brute-force pair kernel, (2) greedy admission of the real corpora in
-../shared/data/instructions when present, (3) the generated 1,000,000-candidate stream, timed in a
+../shared/data/instructions (outside the repository; skipped, saying so, when absent), (3) the generated 1,000,000-candidate stream, timed in a
 child process so its peak RSS is its own. Each timing is the median of --repeats runs; every
 section checks that the decisions are identical to the anchors'.
 """
@@ -100,6 +100,24 @@ def corpora_section(corpora: dict[str, list[str]], repeats: int, threads: int, r
     return {"corpora": rows, "all_together": {"candidates": len(all_texts), "kept": together.num_admitted, "ours_s": together_s}}
 
 
+def coverage_section(corpora: dict[str, list[str]], threads: int) -> dict:
+    """Texts without reference tokens per corpus, and what admission does with them under each tokenizer."""
+    rows = {}
+    for name, texts in corpora.items():
+        counts = [len(si.tokenize(text)) for text in texts]
+        rouge = si.Pool(threads=threads).admit(texts)
+        unicode = si.Pool(tokenizer="unicode", threads=threads).admit(texts)
+        rows[name] = {
+            "candidates": len(texts),
+            "no_tokens": sum(count == 0 for count in counts),
+            "at_most_one": sum(count <= 1 for count in counts),
+            "rejected_at_most_one": int(sum(1 for k, count in enumerate(counts) if count <= 1 and not rouge.admitted[k])),
+            "kept_rouge": rouge.num_admitted,
+            "kept_unicode": unicode.num_admitted,
+        }
+    return rows
+
+
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {here!r})
@@ -169,7 +187,10 @@ def main() -> None:
 
     print(f"# selfinstruct dedup benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads={args.threads}")
     corpora = load_corpora()
-    kernel_texts = corpora.get("codealpaca_20k_subset") or generate_stream(3000, seed=1)
+    kernel_texts = corpora.get("codealpaca_20k_subset")
+    if kernel_texts is None:
+        print(f"({SHARED / 'instructions' / 'codealpaca_20k_subset.jsonl'} not present: the pair kernel runs on 3,000 generated instructions)")
+        kernel_texts = generate_stream(3000, seed=1)
     kernel = kernel_section(kernel_texts, 1000 if args.quick else 3000, args.repeats, args.threads)
     print("\n## Brute-force pair kernel (all pairs, F matrix)")
     print(f"{kernel['pairs']:,} pairs, mean {kernel['mean_tokens']:.1f} tokens; identical to rapidfuzz+reference F: {kernel['identical']}")
@@ -197,8 +218,16 @@ def main() -> None:
             )
         together = section["all_together"]
         print(f"\nAll corpora as one stream: {together['candidates']:,} candidates, {together['kept']:,} kept, {together['ours_s']:.3f} s")
+        coverage = coverage_section(corpora, args.threads)
+        results["coverage"] = coverage
+        print("\n## Texts without reference tokens (what `selfinstruct dedup` warns about)")
+        print("| corpus | candidates | no tokens | <= 1 token | rejected with <= 1 token | kept (rouge) | kept (unicode) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, row in coverage.items():
+            print(f"| {name} | {row['candidates']:,} | {row['no_tokens']:,} | {row['at_most_one']:,} | "
+                  f"{row['rejected_at_most_one']:,} | {row['kept_rouge']:,} | {row['kept_unicode']:,} |")
     else:
-        print("\n(../shared/data not present: corpus section skipped)")
+        print(f"\n({SHARED} not present: the real-corpus section is skipped)")
 
     stream = stream_section(args.stream_size, args.repeats, args.threads, 100_000, 20_000 if not args.quick else 5000, 300 if args.quick else 1000)
     results["stream"] = stream

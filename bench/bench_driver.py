@@ -5,8 +5,8 @@
 
 For each engine and batch size (prompts per round), one process with one loaded backend measures:
 
-(a) raw: `backend.generate(prompts, params)` once per round, on exactly the prompts and sampling
-    parameters (round seeds included) that step 1 sent; tokens/s = completion tokens / seconds
+(a) raw: `backend.generate_with_seeds(prompts, params, seeds)` once per round (a window of
+    requests), on exactly the prompts and per-request seeds that step 1 sent; tokens/s = completion tokens / seconds
     inside generate;
 (b) pipeline: `generate_instructions` itself, the code path of `selfinstruct generate-instructions`
     (prompt building, generate, parsing, filters, ROUGE-L admission, the fsynced journal, the
@@ -104,30 +104,39 @@ def run_pipeline(backend: Any, config: Any) -> dict[str, Any]:
             "engine_seconds": delta.seconds, "admitted": summary.counts["admitted"]}  # fmt: skip
 
 
-def rebuild_rounds(backend: Any, config: Any) -> list[tuple[list[str], Any]]:
-    """The prompts and sampling parameters of every round (b) made, from its output files."""
-    from selfinstruct.pipeline.instructions import InstructionGenerator
-    from selfinstruct.pipeline.state import derive_seed, round_rng
+def rebuild_rounds(backend: Any, config: Any) -> list[tuple[list[str], Any, list[int]]]:
+    """The prompts and per-request seeds of every window (b) made, rebuilt from its journal."""
+    import bisect
+
+    from selfinstruct.pipeline.seeding import request_rng, sampling_seed
+    from selfinstruct.pipeline.steps.instructions import InstructionGenerator
 
     generator = InstructionGenerator(config, backend)
-    records = [json.loads(line) for line in generator.data_path.read_text(encoding="utf-8").splitlines()]
+    journal = config.output_dir / "state" / "instructions.records.jsonl"
+    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     state_file = config.output_dir / "state" / "instructions.jsonl"
-    rounds = json.loads(state_file.read_text(encoding="utf-8").splitlines()[-1])["state"]["next_round"]
+    requests = json.loads(state_file.read_text(encoding="utf-8").splitlines()[-1])["state"]["next_request"]
+    machine, request_of = [r["instruction"] for r in records], [r["request"] for r in records]
+    window = config.window_for(config.prompts_per_round)
     made = []
-    for index in range(rounds):
-        generator.machine = [r["instruction"] for r in records if r["request_idx"] < index]
-        prompts = generator.build_prompts(round_rng(config.seed, generator.step, index))
-        params = generator.sampling(derive_seed(config.seed, generator.step, "sample", index))
-        made.append(([prompt.render(generator.chat) for prompt in prompts], params))
+    for start in range(0, requests, window):
+        prompts, seeds = [], []
+        for index in range(start, min(start + window, requests)):
+            visible = bisect.bisect_right(request_of, index - window)
+            prompt = generator.make_prompt(request_rng(config.seed, generator.name, index), machine, visible)
+            prompts.append(prompt.render(generator.chat))
+            seeds.append(sampling_seed(config.seed, generator.name, index))
+        made.append((prompts, generator.sampling(None), seeds))
     return made
 
 
-def run_raw(backend: Any, rounds: list[tuple[list[str], Any]]) -> dict[str, Any]:
-    """(a): one backend.generate per round, nothing else; also the texts, for the same-tokens check."""
+def run_raw(backend: Any, rounds: list[tuple[list[str], Any, list[int]]]) -> dict[str, Any]:
+    """(a): one batched call per window (each prompt with its own seed), nothing else; also the
+    texts, for the same-tokens check."""
     seconds, tokens, texts = 0.0, 0, []
-    for prompts, params in rounds:
+    for prompts, params, seeds in rounds:
         started = time.perf_counter()
-        results = backend.generate(prompts, params)
+        results = backend.generate_with_seeds(prompts, params, seeds)
         seconds += time.perf_counter() - started
         tokens += sum(c.completion_tokens for group in results for c in group)
         texts.append({c.text for group in results for c in group})

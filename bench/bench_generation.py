@@ -60,8 +60,10 @@ def import_backends():
 
 def load_instructions() -> list[str]:
     if SEEDS.is_file():
+        print(f"# prompts from the original seed instructions in {SEEDS} (outside the repository)", file=sys.stderr)
         with open(SEEDS, encoding="utf-8") as handle:
             return [json.loads(line)["instruction"] for line in handle if line.strip()]
+    print(f"# {SEEDS} not found: prompts from the built-in fallback instructions", file=sys.stderr)
     return FALLBACK_INSTRUCTIONS
 
 

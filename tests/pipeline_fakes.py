@@ -16,10 +16,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from selfinstruct.backends.base import Completion, SamplingParams
 from selfinstruct.pipeline.prompts import INSTRUCTION_HEADER, OUTPUT_FIRST_HEADER
+
+if TYPE_CHECKING:
+    from selfinstruct.pipeline.config import PipelineConfig
 
 VERBS = ["Write", "Explain", "List", "Describe", "Suggest", "Summarize", "Compare", "Classify", "Rewrite",
          "Translate", "Plan", "Create", "Give", "Find", "Identify", "Tell", "Design", "Outline", "Name", "Predict"]
@@ -83,6 +86,34 @@ def _alpaca(prompt: str, rng: random.Random) -> str:
     return " " + "\n".join(blocks)
 
 
+class ShuffledStream:
+    """A streaming test double of the GenerationStream protocol: requests finish in a random order
+    (`order_seed`; None: different in every process), and `next_finished(timeout=0)` sometimes
+    reports that nothing has finished yet, as a busy engine does."""
+
+    def __init__(self, backend: "FakeBackend", order_seed: object = None) -> None:
+        self.backend = backend
+        self.rng = random.Random(order_seed)
+        self.queue: list[tuple[object, str, SamplingParams]] = []
+
+    def submit(self, key: object, prompt: str, params: SamplingParams) -> None:
+        self.queue.append((key, prompt, params))
+
+    def next_finished(self, timeout: float | None = None) -> tuple[object, list[Completion]]:
+        if not self.queue:
+            raise LookupError("no request is pending")
+        if timeout is not None and self.rng.random() < 0.3:
+            raise TimeoutError("nothing finished yet")
+        key, prompt, params = self.queue.pop(self.rng.randrange(len(self.queue)))
+        return key, self.backend.generate([prompt], params)[0]
+
+    def pending(self) -> int:
+        return len(self.queue)
+
+    def close(self) -> None:
+        self.queue.clear()
+
+
 class FakeBackend:
     """Deterministic answers per (prompt, seed); token counts are word counts."""
 
@@ -91,28 +122,49 @@ class FakeBackend:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.calls: list[tuple[list[str], SamplingParams]] = []
+        self.seeds: list[list[int | None]] = []
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+        return self.generate_with_seeds(prompts, params, [params.seed] * len(prompts))
+
+    def generate_with_seeds(self, prompts: Sequence[str], params: SamplingParams,
+                            seeds: Sequence[int | None]) -> list[list[Completion]]:
+        """One batched call in which prompt i samples with seed i (what a batch-only engine offers)."""
         self.calls.append((list(prompts), params))
+        self.seeds.append(list(seeds))
         if self.delay:
             time.sleep(self.delay)
-        out = []
-        for prompt in prompts:
-            rng = _rng(prompt, params.seed if params.temperature > 0 else "greedy")
-            reason = "stop"
-            if prompt.endswith("Is it classification?"):
-                text = rng.choice([" Yes", " No", " No"])
-            elif prompt.endswith("Instruction:"):
-                text = _alpaca(prompt, rng)
-            elif prompt.startswith(INSTRUCTION_HEADER):
-                text, reason = _list_completion(prompt, rng, params.max_tokens)
-            else:
-                text = _instances(prompt, rng)
-            out.append([Completion(text, reason, len(prompt.split()), len(text.split()))])
-        return out
+        return [self.answer(prompt, params, seed) for prompt, seed in zip(prompts, seeds)]
+
+    def answer(self, prompt: str, params: SamplingParams, seed: int | None) -> list[Completion]:
+        """The completion of one prompt, a function of (prompt, seed) only."""
+        rng = _rng(prompt, seed if params.temperature > 0 else "greedy")
+        reason = "stop"
+        if prompt.endswith("Is it classification?"):
+            text = rng.choice([" Yes", " No", " No"])
+        elif prompt.endswith("Instruction:"):
+            text = _alpaca(prompt, rng)
+        elif prompt.startswith(INSTRUCTION_HEADER):
+            text, reason = _list_completion(prompt, rng, params.max_tokens)
+        else:
+            text = _instances(prompt, rng)
+        return [Completion(text, reason, len(prompt.split()), len(text.split()))]
 
     def close(self) -> None:
         pass
+
+
+class StreamingFakeBackend(FakeBackend):
+    """FakeBackend with a native stream whose requests finish out of order (`order_seed`)."""
+
+    def __init__(self, delay: float = 0.0, order_seed: object = None) -> None:
+        super().__init__(delay)
+        self.order_seed = order_seed
+        self.windows: list[int] = []
+
+    def open_stream(self, window: int) -> ShuffledStream:
+        self.windows.append(window)
+        return ShuffledStream(self, self.order_seed)
 
 
 SEED_INSTRUCTIONS = [
@@ -142,13 +194,25 @@ def write_seed_file(path: Path) -> Path:
     return path
 
 
+def small_config(directory: Path, **changes: object) -> "PipelineConfig":
+    """A small step-1 run on our seed file: 30 instructions, rounds of 4, no progress bar."""
+    from selfinstruct.pipeline.config import PipelineConfig
+
+    seeds = write_seed_file(directory / "seeds.jsonl")
+    settings: dict = {"num_instructions": 30, "prompts_per_round": 4, "progress": False, **changes}
+    return PipelineConfig(output_dir=directory / "out", seed_tasks=seeds, **settings)
+
+
 def main(argv: list[str]) -> int:
-    """The pipeline CLI with FakeBackend (delay from SELFINSTRUCT_FAKE_DELAY seconds per call)."""
+    """The pipeline CLI with FakeBackend (delay from SELFINSTRUCT_FAKE_DELAY seconds per call;
+    SELFINSTRUCT_FAKE_STREAM=1: a streaming backend whose requests finish in random order)."""
     import selfinstruct.pipeline.runner as api
     from selfinstruct.pipeline.cli import main as cli_main
 
     delay = float(os.environ.get("SELFINSTRUCT_FAKE_DELAY", "0"))
-    api.make_backend = lambda backend_config=None, seed=0: FakeBackend(delay)  # type: ignore[assignment]
+    streaming = os.environ.get("SELFINSTRUCT_FAKE_STREAM") == "1"
+    kind = StreamingFakeBackend if streaming else FakeBackend
+    api.make_backend = lambda backend_config=None, seed=0: kind(delay)  # type: ignore[assignment]
     return cli_main(argv)
 
 

@@ -49,8 +49,44 @@ def test_dtype_spellings_are_normalised() -> None:
     assert BackendConfig(dtype="half").dtype == "float16"
 
 
-def test_base_url_trailing_slash_dropped() -> None:
-    assert BackendConfig(base_url="http://127.0.0.1:8000/v1/").base_url == "http://127.0.0.1:8000/v1"
+def test_base_url_is_a_tuple_of_urls_without_trailing_slashes() -> None:
+    assert BackendConfig(base_url="http://127.0.0.1:8000/v1/").base_url == ("http://127.0.0.1:8000/v1",)
+    several = BackendConfig(base_url=["http://a:8000/v1/", "https://b/v1"]).base_url
+    assert several == ("http://a:8000/v1", "https://b/v1")
+    assert BackendConfig(base_url=[]).base_url is None
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (["http://a/v1", "b:8000"], "'b:8000' must start with http://"),
+        (["http://a/v1", "http://a/v1/"], "is given twice"),
+        ([1, 2], "a URL or a list of URLs"),
+        (8000, "a URL or a list of URLs"),
+    ],
+)
+def test_bad_base_urls_are_named(value: object, fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        BackendConfig(base_url=value)  # type: ignore[arg-type]
+
+
+def test_base_url_flag_repeats_and_toml_takes_a_list(tmp_path) -> None:
+    import argparse
+
+    from selfinstruct.pipeline.options import add_arguments, backend_specs, resolve
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, backend_specs())
+    args = parser.parse_args(["--base-url", "http://a:1/v1", "--base-url", "http://b:2/v1"])
+    _, backend = resolve(args)
+    assert backend.base_url == ("http://a:1/v1", "http://b:2/v1")
+    config = tmp_path / "run.toml"
+    config.write_text('base-url = ["http://c:3/v1", "http://d:4/v1"]\n')
+    _, backend = resolve(parser.parse_args(["--config", str(config)]))
+    assert backend.base_url == ("http://c:3/v1", "http://d:4/v1")
+    config.write_text('base-url = "http://e:5/v1"\n')
+    _, backend = resolve(parser.parse_args(["--config", str(config)]))
+    assert backend.base_url == ("http://e:5/v1",)
 
 
 def test_auto_selection(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,18 +1,16 @@
 """The OpenAI-compatible client: error paths against a scripted local server, then a real vLLM server.
 
-The fake server is `http.server` in a thread on 127.0.0.1; each test scripts its replies. The real
-test starts vLLM's OpenAI server from the environment named by SELFINSTRUCT_VLLM_PYTHON.
+The fake server (tests/fake_openai.py) is `http.server` in a thread on 127.0.0.1; each test
+scripts its replies. The real tests start vLLM's OpenAI server from the environment named by
+SELFINSTRUCT_VLLM_PYTHON, once for the module. Several endpoints and their failures:
+tests/test_backend_failover.py.
 """
 from __future__ import annotations
 
-import json
 import sys
-import threading
 import time
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -20,74 +18,10 @@ from selfinstruct.backends import BackendConfig, BackendError, SamplingParams, c
 from selfinstruct.backends.openai_backend import OpenAIBackend
 
 sys.path.insert(0, str(Path(__file__).parent))
+from fake_openai import FakeServer, ok  # noqa: E402
+from fault_proxy import FaultProxy  # noqa: E402
 from vllm_env import free_port, skip_unless_vllm_server  # noqa: E402
 from vllm_env import vllm_server as start_vllm_server  # noqa: E402
-
-Reply = Callable[[dict], tuple]  # request body -> (status, json body or bytes, headers, delay seconds)
-
-
-def ok(body: dict) -> tuple:
-    """A normal completion answer echoing the prompt, one choice per requested sample."""
-    n = body.get("n", 1)
-    choices = [{"index": i, "text": f" echo:{body['prompt']}:{i}", "finish_reason": "stop"} for i in range(n)]
-    usage = {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": 3 * n}
-    return 200, {"choices": choices, "usage": usage}, {}, 0.0
-
-
-class FakeServer:
-    """A scripted OpenAI-style server: `script` replies are used in order, then `default`."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.script: list[Reply] = []
-        self.default: Reply = ok
-        self.requests: list[tuple[str, str, dict]] = []
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep pytest output clean
-                pass
-
-            def _answer(self, body: dict) -> None:
-                with fake.lock:
-                    fake.requests.append((self.command, self.path, body))
-                    reply = fake.script.pop(0) if fake.script else fake.default
-                status, payload, headers, delay = reply(body)
-                if delay:
-                    time.sleep(delay)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                self._answer(json.loads(self.rfile.read(length) or b"{}"))
-
-            def do_GET(self) -> None:
-                self._answer({})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def posts(self) -> list[dict]:
-        return [body for method, path, body in self.requests if method == "POST"]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def server():
@@ -225,16 +159,10 @@ def test_model_is_discovered_from_the_server(server: FakeServer) -> None:
 
 
 def test_api_key_is_sent_as_bearer_token(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[str] = []
-    original = urllib.request.urlopen
-
-    def spy(request: urllib.request.Request, *args: Any, **kwargs: Any):
-        seen.append(request.get_header("Authorization"))
-        return original(request, *args, **kwargs)
-
-    monkeypatch.setattr(urllib.request, "urlopen", spy)
     make_backend(server.url, api_key="sk-test").generate(["x"], SamplingParams(max_tokens=2))
-    assert seen == ["Bearer sk-test"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    make_backend(server.url).generate(["y"], SamplingParams(max_tokens=2))
+    assert [headers.get("Authorization") for headers in server.headers] == ["Bearer sk-test", "Bearer sk-from-env"]
 
 
 def test_body_that_is_not_json_is_an_error(server: FakeServer) -> None:
@@ -301,3 +229,33 @@ def test_real_vllm_server(vllm_server: str) -> None:
     with pytest.raises(BackendError, match="HTTP 4"):
         backend.generate(prompts[:1], SamplingParams(max_tokens=100_000))
     assert backend.stats.tokens_per_second > 0
+
+
+def test_real_vllm_server_behind_failing_endpoints(vllm_server: str) -> None:
+    """Two endpoints (our fault proxies in front of the real server) that drop, fail, cut and hang
+    requests: each request comes back once, with what the server gives it directly (its seed)."""
+    prompts = [f"Write task number {i} for a language model:" for i in range(8)]
+    params = [SamplingParams(max_tokens=8, temperature=1.0, top_p=0.9, seed=200 + i) for i in range(8)]
+    direct = create_backend(BackendConfig(base_url=vllm_server, model="smollm2", timeout=120, max_retries=1))
+    expected = {i: direct.generate([prompts[i]], params[i])[0][0].text for i in range(8)}
+    proxies = [FaultProxy(vllm_server, hang_seconds=60), FaultProxy(vllm_server)]
+    proxies[0].plan = ["drop", "error", "truncate", "hang"]
+    proxies[1].plan = ["error", "drop"]
+    try:
+        backend = create_backend(BackendConfig(base_url=[p.url for p in proxies], model="smollm2", timeout=8,
+                                               max_retries=6))
+        stream = backend.open_stream(4)
+        for i in range(8):
+            stream.submit(i, prompts[i], params[i])
+        got: dict[int, str] = {}
+        while stream.pending():
+            key, [completion] = stream.next_finished(timeout=120)
+            assert key not in got
+            got[key] = completion.text
+        stream.close()
+    finally:
+        for proxy in proxies:
+            proxy.close()
+    assert got == expected
+    assert sum(len(p.answered) for p in proxies) == 8
+    assert proxies[0].actions[:3] == ["drop", "error", "truncate"] and proxies[1].actions[:2] == ["error", "drop"]

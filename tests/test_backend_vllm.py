@@ -60,13 +60,51 @@ def main():
     chat = backend.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}])
     out["chat_prompt"] = chat
     out["chat_answer"] = backend.generate([chat], SamplingParams(max_tokens=16))[0][0].text
+    out.update(streamed())
     backend.close()
-    try:
-        create_backend(BackendConfig(model=sys.argv[1], per_request_seed=True)).close()
-        out["per_request_seed_error"] = None
-    except ValueError as error:
-        out["per_request_seed_error"] = str(error)
     print("RESULT " + json.dumps(out), flush=True)
+
+def stream_all(requests, window):
+    # Run (key, prompt, params) requests through one stream; [key, completions] in finishing order.
+    stream = backend.open_stream(window)
+    try:
+        for key, prompt, params in requests:
+            stream.submit(key, prompt, params)
+        finished = []
+        while stream.pending():
+            key, completions = stream.next_finished(timeout=300)
+            finished.append([key, [dataclasses.asdict(c) for c in completions]])
+        return finished
+    finally:
+        stream.close()
+
+def streamed():
+    sampled = [(i, p, SamplingParams(max_tokens=10, temperature=1.0, top_p=0.9, n=2, seed=50 + i)) for i, p in enumerate(PROMPTS)]
+    before = backend.stats.copy()
+    first = stream_all(sampled, window=2)
+    delta = backend.stats.since(before)
+    result = {
+        "stream_greedy": stream_all([(i, p, SamplingParams(max_tokens=12)) for i, p in enumerate(PROMPTS)], window=3),
+        "stream_sampled": first,
+        "stream_sampled_again": stream_all(sampled, window=2),
+        "stream_stats": [delta.prompts, delta.completions, delta.seconds],
+    }
+    # A prompt longer than the CPU engine's 128-token cache blocks, twice: the second hits the cache.
+    long_prompt = "Task: Classify the sentiment.\\n" * 40 + "Answer:"
+    before = backend.stats.copy()
+    stream_all([("long-1", long_prompt, SamplingParams(max_tokens=2))], window=1)
+    stream_all([("long-2", long_prompt, SamplingParams(max_tokens=2))], window=1)
+    result["cached_tokens"] = backend.stats.since(before).cached_prompt_tokens
+    stream = backend.open_stream(2)
+    stream.submit("x", PROMPTS[0], SamplingParams(max_tokens=8))
+    try:
+        backend.generate(PROMPTS[:1], SamplingParams(max_tokens=2))
+        result["generate_during_stream"] = None
+    except Exception as error:
+        result["generate_during_stream"] = str(error)
+    stream.close()
+    result["generate_after_stream"] = len(backend.generate(PROMPTS[:1], SamplingParams(max_tokens=2)))
+    return result
 """
 
 
@@ -115,6 +153,17 @@ def check(out: dict, model_dir: Path) -> None:
     expected = AutoTokenizer.from_pretrained(model_dir).apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert out["chat_prompt"] == expected and expected.endswith("<|im_start|>assistant\n")
     assert "Paris" in out["chat_answer"]
+    # Streams: every request once, each sampled with its own seed; the prefix cache stays warm.
+    greedy_stream = dict(out["stream_greedy"])
+    assert sorted(greedy_stream) == [0, 1, 2] and "Paris" in greedy_stream[1][0]["text"]
+    sampled = dict(out["stream_sampled"])
+    assert sorted(sampled) == [0, 1, 2] and all(len(c) == 2 for c in sampled.values())
+    assert sampled == dict(out["stream_sampled_again"]), "per-request seeds: same requests, same window, same output"
+    prompts, completions, seconds = out["stream_stats"]
+    assert (prompts, completions) == (3, 6) and seconds > 0
+    assert out["cached_tokens"] >= 128
+    assert "close it before calling generate" in out["generate_during_stream"]
+    assert out["generate_after_stream"] == 1
 
 
 def test_vllm_engine_in_process_from_an_unguarded_script(tmp_path: Path, model_dir: Path) -> None:
@@ -123,8 +172,6 @@ def test_vllm_engine_in_process_from_an_unguarded_script(tmp_path: Path, model_d
     assert out["in_process"] is True and out["prefix_caching"] is True  # emptied before each round
     # Reseeding the in-process engine per round: a round depends on its seed, not on history.
     assert out["sampled"] == out["sampled_again"]
-    if out["on_cpu"]:
-        assert "CPU Generator does not use offset" in out["per_request_seed_error"]
 
 
 def test_vllm_engine_with_spawned_workers_from_a_guarded_script(tmp_path: Path, model_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Instance filters (DESIGN.md §1.4) and the fine-tuning encodings."""
+"""Instance filters (docs/pipeline.md, step 4) and the fine-tuning encodings."""
 from __future__ import annotations
 
 import random
@@ -6,7 +6,7 @@ import random
 import pytest
 
 from selfinstruct.pipeline.instance_filters import InstanceFilter, check_instance
-from selfinstruct.pipeline.templates import TEMPLATES_WITH_INPUT, TEMPLATES_WITHOUT_INPUT, encode, strip_field_prefix
+from selfinstruct.pipeline.prompts.finetuning import TEMPLATES_WITH_INPUT, TEMPLATES_WITHOUT_INPUT, encode, strip_field_prefix
 
 
 @pytest.mark.parametrize(

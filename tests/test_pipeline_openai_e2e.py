@@ -43,7 +43,7 @@ def test_bootstrap_through_the_openai_server(server: str, tmp_path: Path) -> Non
     check_outputs(tmp_path)
     instructions = lines(tmp_path / "machine_generated_instructions.jsonl")
     commits = lines(tmp_path / "state" / "instructions.jsonl")[1:]
-    assert commits[-1]["state"]["next_round"] == len(commits) >= 2, "step 1 should take several rounds"
+    assert commits[-1]["state"]["next_request"] == len(commits) >= 2, "step 1 should take several requests (a commit each: window 1)"
     assert {r["request_idx"] for r in instructions} <= set(range(len(commits)))
     for record in instructions:  # completion prompts, sent as plain text
         prompt = record["metadata"]["prompt"]

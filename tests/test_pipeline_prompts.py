@@ -1,9 +1,9 @@
-"""Prompt structure for every step (DESIGN.md §1): what the model sees and where it continues."""
+"""Prompt structure for every step (docs/pipeline.md, Steps): what the model sees and where it continues."""
 from __future__ import annotations
 
 import re
 
-from selfinstruct.pipeline.prompt_examples import CLF_EXAMPLES, INPUT_FIRST_DEMOS, OUTPUT_FIRST_DEMOS
+from selfinstruct.pipeline.prompts.examples import CLF_EXAMPLES, INPUT_FIRST_DEMOS, OUTPUT_FIRST_DEMOS
 from selfinstruct.pipeline.prompts import (
     INSTRUCTION_HEADER, NO_INPUT, Prompt, alpaca_prompt, clf_prompt, clean_instruction, instance_prompt,
     instruction_prompt,

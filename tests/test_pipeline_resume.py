@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from selfinstruct.pipeline.state import CRASH_ENV, Journal, derive_seed, read_committed, round_rng
+from selfinstruct.pipeline.journal import CRASH_ENV, Journal, read_committed
+from selfinstruct.pipeline.seeding import derive_seed, request_rng
 from selfinstruct.records import RecordError
 
 TESTS = Path(__file__).parent
@@ -27,13 +28,19 @@ ARGS = ["--num-instructions", "45", "--prompts-per-round", "3", "--clf-prompts-p
         "--instance-prompts-per-call", "6", "--no-progress", "--seed", "3"]
 
 
+STREAMED = ["--window", "8"]  # commits every 2 requests, a progress line every 8
+
+
 def run_cli(out: Path, seeds: Path, *extra: str, crash: str | None = None, mode: str = "self-instruct",
-            delay: float = 0.0, wait: bool = True) -> subprocess.Popen:
+            delay: float = 0.0, wait: bool = True, stream: bool = False) -> subprocess.Popen:
+    """The CLI on the scripted backend; `stream`: its streaming form, completing out of order."""
     env = dict(os.environ)
     env.pop(CRASH_ENV, None)
     if crash:
         env[CRASH_ENV] = crash
     env["SELFINSTRUCT_FAKE_DELAY"] = str(delay)
+    env["SELFINSTRUCT_FAKE_STREAM"] = "1" if stream else "0"
+    extra = (*extra, *STREAMED) if stream else extra
     command = [sys.executable, str(FAKES), "bootstrap", "-o", str(out), "--seed-tasks", str(seeds),
                "--mode", mode, *ARGS, *extra]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -43,8 +50,12 @@ def run_cli(out: Path, seeds: Path, *extra: str, crash: str | None = None, mode:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
-            if p.is_file() and not p.name.endswith(".lock")}
+    """Every file's bytes; progress.jsonl without its timings (the one field that is not reproducible)."""
+    files = {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    if "progress.jsonl" in files:
+        lines = [json.loads(line) for line in files["progress.jsonl"].splitlines()]
+        files["progress.jsonl"] = json.dumps([{**line, "seconds": None} for line in lines]).encode()
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +65,11 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, seeds: Path) -> dict[str, dict[str, bytes]]:
-    """Uninterrupted runs, one per mode."""
+    """Uninterrupted runs, one per mode, and one streamed."""
     out = {}
-    for mode in ("self-instruct", "alpaca"):
+    for mode in ("self-instruct", "alpaca", "streamed"):
         directory = tmp_path_factory.mktemp(f"reference-{mode}")
-        process = run_cli(directory, seeds, mode=mode)
+        process = run_cli(directory, seeds, mode=mode.replace("streamed", "self-instruct"), stream=mode == "streamed")
         assert process.returncode == 0, process.output
         out[mode] = snapshot(directory)
     return out
@@ -96,6 +107,35 @@ def test_kill_and_rerun_alpaca_mode(tmp_path: Path, seeds: Path, reference: dict
     assert run_cli(tmp_path, seeds, crash=crash, mode="alpaca").returncode == -signal.SIGKILL
     assert run_cli(tmp_path, seeds, mode="alpaca").returncode == 0
     assert snapshot(tmp_path) == reference["alpaca"]
+
+
+STREAMED_CRASH_POINTS = [
+    "instructions.before_commit@2", "instructions.torn_data@3", "instructions.torn_state@4",
+    "classification.torn_data@3", "instances.before_commit@9",
+]
+
+
+@pytest.mark.parametrize("crash", STREAMED_CRASH_POINTS)
+def test_kill_and_rerun_streamed(tmp_path: Path, seeds: Path, reference: dict, crash: str) -> None:
+    """Streamed generation (requests finish out of order, in a different order in every process)."""
+    assert run_cli(tmp_path, seeds, crash=crash, stream=True).returncode == -signal.SIGKILL, crash
+    second = run_cli(tmp_path, seeds, stream=True)
+    assert second.returncode == 0, second.output
+    assert snapshot(tmp_path) == reference["streamed"]
+
+
+def test_kill_streamed_at_random_moments(tmp_path: Path, seeds: Path, reference: dict) -> None:
+    kills = 0
+    for delay in (0.45, 0.6, 0.8):
+        process = run_cli(tmp_path, seeds, delay=0.004, wait=False, stream=True)
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.communicate(timeout=120)
+    assert run_cli(tmp_path, seeds, stream=True).returncode == 0
+    assert kills >= 1
+    assert snapshot(tmp_path) == reference["streamed"]
 
 
 def test_repeated_kills_in_every_step(tmp_path: Path, seeds: Path, reference: dict) -> None:
@@ -223,8 +263,8 @@ def test_journal_warns_on_changed_settings(tmp_path: Path, caplog: pytest.LogCap
     assert "changed settings (a)" in caplog.text
 
 
-def test_round_randomness_depends_only_on_seed_and_round() -> None:
-    assert round_rng(1, "x", 5).random() == round_rng(1, "x", 5).random()
-    assert round_rng(1, "x", 5).random() != round_rng(1, "x", 6).random()
+def test_request_randomness_depends_only_on_seed_and_request() -> None:
+    assert request_rng(1, "x", 5).random() == request_rng(1, "x", 5).random()
+    assert request_rng(1, "x", 5).random() != request_rng(1, "x", 6).random()
     assert derive_seed(0, "a", 1) != derive_seed(1, "a", 1)
-    assert 0 <= derive_seed(7, "anything") < 2**31
+    assert 0 <= derive_seed(7, "anything") < 2**63

@@ -11,25 +11,20 @@ import pytest
 from rouge_score import rouge_scorer
 
 from selfinstruct.backends.base import Completion, SamplingParams
-from selfinstruct.pipeline.classification import identify_classification
+from selfinstruct.pipeline import (bootstrap, generate_instances, generate_instructions, identify_classification,
+                                   prepare_finetuning)
 from selfinstruct.pipeline.config import FinetuneConfig, PipelineConfig
-from selfinstruct.pipeline.finetuning import prepare_finetuning
-from selfinstruct.pipeline.instances import generate_instances
-from selfinstruct.pipeline.instructions import generate_instructions
-from selfinstruct.pipeline.runner import bootstrap
-from selfinstruct.pipeline.instructions import InstructionGenerator
 from selfinstruct.pipeline.prompts import INSTRUCTION_HEADER, OUTPUT_FIRST_HEADER
-from selfinstruct.pipeline.state import round_rng
+from selfinstruct.pipeline.seeding import request_rng
+from selfinstruct.pipeline.steps.instructions import InstructionGenerator
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pipeline_fakes import NOUNS, SEED_INSTRUCTIONS, TOPICS, VERBS, FakeBackend, write_seed_file  # noqa: E402
+from pipeline_fakes import NOUNS, SEED_INSTRUCTIONS, TOPICS, VERBS, FakeBackend, small_config  # noqa: E402
 
 
 @pytest.fixture()
 def config(tmp_path: Path) -> PipelineConfig:
-    seeds = write_seed_file(tmp_path / "seeds.jsonl")
-    return PipelineConfig(output_dir=tmp_path / "out", seed_tasks=seeds, num_instructions=30, prompts_per_round=4,
-                          progress=False)
+    return small_config(tmp_path)
 
 
 def lines(path: Path) -> list[dict]:
@@ -43,19 +38,20 @@ class Broken(FakeBackend):
         super().__init__()
         self.fail_at = fail_at
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+    def generate_with_seeds(self, prompts: Sequence[str], params: SamplingParams,
+                            seeds: Sequence[int | None]) -> list[list[Completion]]:
         if len(self.calls) + 1 == self.fail_at:
             self.calls.append((list(prompts), params))
             raise RuntimeError("engine died")
-        return super().generate(prompts, params)
+        return super().generate_with_seeds(prompts, params, seeds)
 
 
 def test_prompts_mix_human_then_machine_instructions(config: PipelineConfig) -> None:
     step = InstructionGenerator(config, FakeBackend())
     human = {text for text, _ in SEED_INSTRUCTIONS}
     for machine, expected in ((0, 0), (1, 1), (5, 2)):
-        step.machine = [f"Machine task number {i} here." for i in range(machine)]
-        for prompt in step.build_prompts(round_rng(0, "instructions", 0)):
+        shown = [f"Machine task number {i} here." for i in range(machine)]
+        for prompt in [step.make_prompt(request_rng(0, "instructions", index), shown) for index in range(4)]:
             items = [line.split(". ", 1)[1] for line in prompt.text.splitlines()[2:10]]
             assert len(items) == 8 and prompt.cue == "9."
             assert sum(item.startswith("Machine") for item in items) == expected
@@ -68,11 +64,12 @@ def test_step1_one_call_per_round_and_exact_target(config: PipelineConfig) -> No
     records = lines(config.output_dir / "machine_generated_instructions.jsonl")
     assert len(records) == 30 == summary.counts["admitted"]
     assert all(len(prompts) == 4 for prompts, _ in backend.calls)
-    assert len({params.seed for _, params in backend.calls}) == len(backend.calls)  # a seed per round
+    seeds = [seed for call in backend.seeds for seed in call]
+    assert len(set(seeds)) == len(seeds)  # a seed per request
     assert [r["request_idx"] for r in records] == sorted(r["request_idx"] for r in records)
     assert max(r["request_idx"] for r in records) == len(backend.calls) - 1
     state = lines(config.output_dir / "state" / "instructions.jsonl")
-    assert state[0]["step"] == "instructions" and state[-1]["state"]["next_round"] == len(backend.calls)
+    assert state[0]["step"] == "instructions" and -(-state[-1]["state"]["next_request"] // 4) == len(backend.calls)
     assert set(records[0]) == {"instruction", "most_similar", "avg_similarity_score", "metadata", "request_idx"}
 
 
@@ -103,9 +100,8 @@ def test_step1_similarity_fields_can_be_turned_off(config: PipelineConfig) -> No
 
 def test_step1_stops_when_nothing_new_comes(config: PipelineConfig) -> None:
     class Parrot(FakeBackend):
-        def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
-            self.calls.append((list(prompts), params))
-            return [[Completion(" Explain why the sky looks blue during the day.", "stop")] for _ in prompts]
+        def answer(self, prompt: str, params: SamplingParams, seed: int | None) -> list[Completion]:
+            return [Completion(" Explain why the sky looks blue during the day.", "stop")]
 
     config = PipelineConfig(**{**config.__dict__, "max_stalled_rounds": 3})
     summary = generate_instructions(config, Parrot())
@@ -116,7 +112,8 @@ def test_step1_stops_when_nothing_new_comes(config: PipelineConfig) -> None:
 @pytest.mark.parametrize("keep", [False, True])
 def test_step1_length_cut_responses(config: PipelineConfig, keep: bool) -> None:
     class Cut(FakeBackend):
-        def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+        def generate_with_seeds(self, prompts: Sequence[str], params: SamplingParams,
+                                seeds: Sequence[int | None]) -> list[list[Completion]]:
             self.calls.append((list(prompts), params))
             n = len(self.calls)
             return [[Completion(f" {VERBS[i]} {NOUNS[n]} {TOPICS[i + n]}.\n10. Compose a tune {n} {i}", "length")]
@@ -224,9 +221,9 @@ def test_chat_prompt_style_uses_the_backend_template(config: PipelineConfig) -> 
         def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
             return f"<|user|>{messages[0]['content']}<|assistant|>"
 
-        def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
-            assert all(p.startswith("<|user|>") for p in prompts)
-            return super().generate([p[len("<|user|>"):] for p in prompts], params)
+        def answer(self, prompt: str, params: SamplingParams, seed: int | None) -> list[Completion]:
+            assert prompt.startswith("<|user|>")
+            return super().answer(prompt[len("<|user|>"):], params, seed)
 
     config = PipelineConfig(**{**config.__dict__, "prompt_style": "chat", "num_instructions": 5})
     generate_instructions(config, Chatty())
@@ -248,3 +245,32 @@ def test_public_api() -> None:
     for name in ("PipelineConfig", "bootstrap", "generate_instructions", "identify_classification",
                  "generate_instances", "prepare_finetuning", "generate_alpaca_tasks", "StepSummary"):
         assert hasattr(api, name), name
+
+
+def test_step1_adopts_a_reference_file_and_continues(config: PipelineConfig) -> None:
+    config.output_dir.mkdir(parents=True)
+    old = [{"instruction": f"Describe a walk through a quiet {place} at dawn.", "most_similar": {}, "avg_similarity_score": 0.0,
+            "metadata": {"prompt": "p", "response": "r", "finish_reason": "stop"}, "request_idx": k}
+           for k, place in enumerate(["forest", "harbour", "desert"])]
+    (config.output_dir / "machine_generated_instructions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    generate_instructions(config, FakeBackend())
+    records = lines(config.output_dir / "machine_generated_instructions.jsonl")
+    assert len(records) == 30 and [r["instruction"] for r in records[:3]] == [r["instruction"] for r in old]
+    assert records[1]["most_similar"] and records[1]["request_idx"] == 1  # fields recomputed, request kept
+
+
+def test_top_entries_match_a_full_sort() -> None:
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from selfinstruct.pipeline.similarity import top_entries
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.7, 1.0]), max_size=40), st.integers(1, 12))
+    def check(values: list[float], k: int) -> None:
+        scores = np.array(values, dtype=np.float64)
+        expected = sorted(range(len(values)), key=lambda j: (-values[j], j))[:k]
+        assert top_entries(scores, k).tolist() == expected
+
+    check()

@@ -154,3 +154,50 @@ def test_admission_across_the_pair_index_boundary(reference_scorer, rng, thresho
     stream = [text for text in stream if len(text.split()) >= 20] + near_duplicate_stream(rng, 20, bases=4, max_len=30)
     expected = reference_admission(reference_scorer, stream, threshold)
     assert decisions_of(si.Pool(threshold=threshold, threads=2).admit(stream)) == expected
+
+
+@pytest.mark.parametrize("threshold", [1e-9, 1e-6, 0.001, 0.01, 0.05])
+def test_thresholds_near_zero(reference_scorer, threshold):
+    rng = random.Random(int(threshold * 1e9) % 1000)
+    stream = near_duplicate_stream(rng, 50, bases=6, max_len=30)
+    stream += [" ".join(rng.choices(VOCAB, k=rng.randint(257, 330))) for _ in range(4)]
+    expected = reference_admission(reference_scorer, stream, threshold)
+    assert decisions_of(si.Pool(threshold=threshold, threads=2).admit(stream)) == expected
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.9])
+def test_texts_past_256_tokens(reference_scorer, threshold):
+    # Past the cached length tables (256) and several LCS words, with shared long stretches.
+    rng = random.Random(int(threshold * 100))
+    vocabulary = [f"t{i}" for i in range(400)]
+    bases = [[rng.choice(vocabulary) for _ in range(rng.randint(257, 420))] for _ in range(3)]
+    stream = []
+    for _ in range(12):
+        words = list(rng.choice(bases))
+        for _ in range(rng.randint(0, 120)):
+            words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        stream.append(" ".join(words))
+    expected = reference_admission(reference_scorer, stream, threshold)
+    assert decisions_of(si.Pool(threshold=threshold).admit(stream)) == expected
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=140), st.lists(st.integers(0, 2**32 - 1), max_size=140))
+def test_lcs_with_token_ids_near_2_32(a, b):
+    from selfinstruct import _core
+
+    top = [2**32 - 1, 2**32 - 2, 2**32 - 3]
+    a = [top[x % 3] if x % 2 else x for x in a]
+    b = [top[x % 3] if x % 2 else x for x in b]
+    assert _core._lcs(a, b) == _core._lcs_reference(a, b)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lcs_of_long_mostly_distinct_patterns(seed):
+    # Past the dense mask budget the pattern keeps positions instead of one row per token.
+    rng = random.Random(seed)
+    a = [rng.randrange(20000) for _ in range(rng.randint(4000, 6000))]
+    b = [rng.choice(a) if rng.random() < 0.6 else rng.randrange(20000) for _ in range(rng.randint(3000, 6000))]
+    from selfinstruct import _core
+
+    assert _core._lcs(a, b) == _core._lcs_reference(a, b)
+    assert _core._lcs(b, a) == _core._lcs_reference(a, b)

@@ -6,11 +6,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "selfinstruct/corpus.hpp"
 #include "selfinstruct/detail/length_bounds.hpp"
 #include "selfinstruct/detail/parallel.hpp"
+#include "selfinstruct/detail/text_store.hpp"
 #include "selfinstruct/lcs.hpp"
 #include "selfinstruct/pool.hpp"
 #include "selfinstruct/score.hpp"
@@ -24,7 +26,9 @@ void bind_scorer(py::module_& m);  // bindings_scorer.cpp
 
 namespace {
 
-// UTF-8 views of a sequence of Python str; the objects are kept alive while the views are used.
+// UTF-8 views of a sequence of Python str. `items` is a tuple snapshot taken with the GIL held:
+// it owns a reference to every string, so another thread replacing list items while the GIL is
+// released cannot free a string (or change what is decided) under the views.
 struct Utf8Texts {
   py::object items;
   std::vector<std::string_view> views;
@@ -47,17 +51,16 @@ Utf8Texts utf8_texts(py::handle texts, const char* name) {
   if (PyUnicode_Check(texts.ptr()) || PyBytes_Check(texts.ptr())) {
     throw py::type_error(std::string(name) + " must be a sequence of str, not a single " + type_name(texts));
   }
-  PyObject* fast = PySequence_Fast(texts.ptr(), "");
-  if (fast == nullptr) {
+  PyObject* snapshot = PySequence_Tuple(texts.ptr());
+  if (snapshot == nullptr) {
     PyErr_Clear();
     throw py::type_error(std::string(name) + " must be a sequence of str, not " + type_name(texts));
   }
-  Utf8Texts out{py::reinterpret_steal<py::object>(fast), {}};
-  const Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
-  PyObject** items = PySequence_Fast_ITEMS(fast);
+  Utf8Texts out{py::reinterpret_steal<py::object>(snapshot), {}};
+  const Py_ssize_t count = PyTuple_GET_SIZE(snapshot);
   out.views.reserve(static_cast<size_t>(count));
   for (Py_ssize_t i = 0; i < count; ++i) {
-    out.views.push_back(utf8_of(items[i], std::string(name) + "[" + std::to_string(i) + "]"));
+    out.views.push_back(utf8_of(PyTuple_GET_ITEM(snapshot, i), std::string(name) + "[" + std::to_string(i) + "]"));
   }
   return out;
 }
@@ -104,10 +107,28 @@ void over_row_slices(const Utf8Texts& queries, const Utf8Texts& choices, int mod
   }
 }
 
+// The Python face of a Pool. Every method may be called from any thread: reads (len, texts,
+// scores, most_similar, stats) share the lock, writes (add, admit, truncate, threads) hold it
+// alone. The lock is only ever taken with the GIL released (admit re-acquires the GIL to check
+// for Ctrl-C while holding it), so the two locks are always taken in the same order.
 struct PyPool {
   Pool pool;
-  std::mutex mutex;
+  detail::TextStore texts;  // the original texts, in pool order, changed under the same lock as `pool`
+  mutable std::shared_mutex mutex;
   PyPool(double threshold, int mode, int threads) : pool(threshold, to_mode(mode), threads) {}
+
+  template <typename Work>
+  auto read(Work&& work) const {
+    py::gil_scoped_release release;
+    std::shared_lock<std::shared_mutex> lock(mutex);
+    return work();
+  }
+  template <typename Work>
+  auto write(Work&& work) {
+    py::gil_scoped_release release;
+    std::unique_lock<std::shared_mutex> lock(mutex);
+    return work();
+  }
 };
 
 // Bounds objects for the test helpers, one per threshold (called with the GIL held).
@@ -145,8 +166,11 @@ PYBIND11_MODULE(_core, m) {
         TokenSequences sequences;
         tokenize_and_intern({first, second}, tokenizer, vocabulary, 1, sequences);
         const uint32_t n = sequences.length(0), length_b = sequences.length(1);
-        const LcsPattern pattern(sequences.data(0), n);
-        return rouge_f(pattern.lcs(sequences.data(1), length_b), length_b, n);
+        // LCS is symmetric: the shorter side becomes the pattern (smaller masks, fewer words).
+        const size_t shorter = length_b < n ? 1 : 0;
+        py::gil_scoped_release release;
+        const LcsPattern pattern(sequences.data(shorter), sequences.length(shorter));
+        return rouge_f(pattern.lcs(sequences.data(1 - shorter), sequences.length(1 - shorter)), length_b, n);
       },
       py::arg("a"), py::arg("b"), py::arg("mode") = 0);
 
@@ -200,33 +224,78 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<PyPool>(m, "Pool")
       .def(py::init<double, int, int>(), py::arg("threshold"), py::arg("mode") = 0, py::arg("threads") = 0)
-      .def("__len__", [](PyPool& self) { return self.pool.size(); })
-      .def_property_readonly("threshold", [](PyPool& self) { return self.pool.threshold(); })
-      .def_property("threads", [](PyPool& self) { return self.pool.threads(); },
-                    [](PyPool& self, int threads) {
-                      py::gil_scoped_release release;
-                      std::lock_guard<std::mutex> lock(self.mutex);
-                      self.pool.set_threads(threads);
-                    })
+      .def("__len__", [](const PyPool& self) { return self.read([&] { return self.pool.size(); }); })
+      .def_property_readonly("threshold", [](const PyPool& self) { return self.read([&] { return self.pool.threshold(); }); })
+      .def_property("threads", [](const PyPool& self) { return self.read([&] { return self.pool.threads(); }); },
+                    [](PyPool& self, int threads) { self.write([&] { self.pool.set_threads(threads); }); })
+      .def(
+          "text",
+          [](const PyPool& self, int64_t index) {
+            std::string copy;
+            const bool found = self.read([&] {
+              const int64_t size = static_cast<int64_t>(self.texts.size());
+              const int64_t position = index < 0 ? index + size : index;
+              if (position < 0 || position >= size) return false;
+              copy = std::string(self.texts[static_cast<size_t>(position)]);
+              return true;
+            });
+            if (!found) throw py::index_error("pool index out of range");
+            return py::str(copy);
+          },
+          py::arg("index"))
+      .def("texts", [](const PyPool& self) {
+        std::vector<std::string> copies = self.read([&] {
+          std::vector<std::string> out;
+          out.reserve(self.texts.size());
+          for (size_t i = 0; i < self.texts.size(); ++i) out.emplace_back(self.texts[i]);
+          return out;
+        });
+        py::list out(copies.size());
+        for (size_t i = 0; i < copies.size(); ++i) out[i] = py::str(copies[i]);
+        return out;
+      })
       .def(
           "add",
-          [](PyPool& self, py::handle texts) {
+          [](PyPool& self, py::handle texts, py::handle originals) {
             const Utf8Texts t = utf8_texts(texts, "texts");
-            py::gil_scoped_release release;
-            std::lock_guard<std::mutex> lock(self.mutex);
-            self.pool.add(t.views);
+            const Utf8Texts o = originals.is_none() ? Utf8Texts{} : utf8_texts(originals, "texts");
+            if (!originals.is_none() && o.views.size() != t.views.size()) throw py::value_error("originals must match texts");
+            const std::vector<std::string_view>& shown = originals.is_none() ? t.views : o.views;
+            self.write([&] {
+              const size_t before = self.pool.size();
+              try {
+                self.pool.add(t.views);
+                for (std::string_view text : shown) self.texts.push_back(text);
+              } catch (...) {
+                self.pool.truncate(before);
+                self.texts.truncate(before);
+                throw;
+              }
+            });
           },
-          py::arg("texts"))
+          py::arg("texts"), py::arg("originals") = py::none())
       .def(
           "admit",
-          [](PyPool& self, py::handle texts) {
+          [](PyPool& self, py::handle texts, py::handle originals) {
             const Utf8Texts t = utf8_texts(texts, "candidates");
-            std::vector<Decision> decisions;
-            {
-              py::gil_scoped_release release;
-              std::lock_guard<std::mutex> lock(self.mutex);
-              decisions = self.pool.admit(t.views, check_signals);
-            }
+            const Utf8Texts o = originals.is_none() ? Utf8Texts{} : utf8_texts(originals, "candidates");
+            if (!originals.is_none() && o.views.size() != t.views.size()) throw py::value_error("originals must match candidates");
+            const std::vector<std::string_view>& shown = originals.is_none() ? t.views : o.views;
+            const std::vector<Decision> decisions = self.write([&] {
+              const size_t before = self.pool.size();
+              std::vector<Decision> out;
+              try {
+                out = self.pool.admit(t.views, check_signals);
+                for (size_t k = 0; k < out.size(); ++k) {
+                  if (out[k].index >= 0) self.texts.push_back(shown[k]);
+                }
+              } catch (...) {
+                self.pool.truncate(before);
+                self.texts.truncate(before);
+                throw;
+              }
+              return out;
+            });
             const size_t count = decisions.size();
             py::array_t<int64_t> index(count), best_index(count);
             py::array_t<double> best_score(count);
@@ -240,38 +309,40 @@ PYBIND11_MODULE(_core, m) {
             }
             return py::make_tuple(index, best_index, best_score);
           },
-          py::arg("candidates"))
+          py::arg("candidates"), py::arg("originals") = py::none())
       .def(
           "truncate",
           [](PyPool& self, size_t count) {
-            py::gil_scoped_release release;
-            std::lock_guard<std::mutex> lock(self.mutex);
-            self.pool.truncate(count);
+            self.write([&] {
+              self.pool.truncate(count);
+              self.texts.truncate(count);
+            });
           },
           py::arg("count"))
       .def(
           "most_similar",
-          [](PyPool& self, py::handle text, size_t k) {
-            const std::string_view view = utf8_of(text, "text");
-            py::gil_scoped_release release;
-            std::lock_guard<std::mutex> lock(self.mutex);
-            return self.pool.most_similar(view, k);
+          [](const PyPool& self, py::handle text, size_t k) {
+            const std::string_view view = utf8_of(text, "text");  // the caller's argument keeps it alive
+            return self.read([&] { return self.pool.most_similar(view, k); });
           },
           py::arg("text"), py::arg("k") = 10)
       .def(
           "scores",
-          [](PyPool& self, py::handle text) {
+          [](const PyPool& self, py::handle text, py::handle limit) {
             const std::string_view view = utf8_of(text, "text");
-            py::array_t<double> out(self.pool.size());
-            double* data = out.mutable_data();
-            py::gil_scoped_release release;
-            std::lock_guard<std::mutex> lock(self.mutex);
-            self.pool.scores(view, data);
-            return out;
+            const bool all = limit.is_none();
+            const size_t wanted = all ? 0 : limit.cast<size_t>();
+            // Sized under the lock: the pool may grow between calls.
+            std::vector<double> values = self.read([&] {
+              std::vector<double> out;
+              self.pool.scores(view, all ? self.pool.size() : std::min(wanted, self.pool.size()), out);
+              return out;
+            });
+            return py::array_t<double>(values.size(), values.data());
           },
-          py::arg("text"))
-      .def("stats", [](PyPool& self) {
-        const PoolStats& s = self.pool.stats();
+          py::arg("text"), py::arg("limit") = py::none())
+      .def("stats", [](const PyPool& self) {
+        const PoolStats s = self.read([&] { return self.pool.stats(); });
         py::dict out;
         out["candidates"] = s.candidates;
         out["pairs_probed"] = s.pairs_probed;

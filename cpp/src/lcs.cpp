@@ -1,18 +1,59 @@
 #include "selfinstruct/lcs.hpp"
 
+#include "selfinstruct/detail/bits.hpp"
+
 #include <algorithm>
 
 namespace selfinstruct {
 
+namespace {
+// Dense mask rows cost (distinct tokens x words) words; above this many, use positions instead.
+constexpr uint64_t kDenseBudgetWords = uint64_t{1} << 18;  // 2 MiB
+
+// v <- (v + u) | (v - u) over `words` words with u = v & row, carrying across words.
+inline void advance(uint64_t* v, const uint64_t* row, uint32_t words) {
+  uint64_t carry = 0;
+  for (uint32_t w = 0; w < words; ++w) {
+    const uint64_t vw = v[w];
+    const uint64_t u = vw & row[w];
+    // (vw + u + carry) with carry out; vw - u never borrows because u is a subset of vw.
+    const uint64_t sum1 = vw + u;
+    const uint64_t carry1 = sum1 < vw;
+    const uint64_t sum = sum1 + carry;
+    const uint64_t carry2 = sum < sum1;
+    carry = carry1 | carry2;
+    v[w] = sum | (vw - u);
+  }
+}
+}  // namespace
+
 void LcsPattern::assign(const uint32_t* tokens, uint32_t length) {
   length_ = length;
   words_ = (length + 63) / 64;
-  masks_.reset(length, words_ == 0 ? 1 : words_);
-  for (uint32_t i = 0; i < length; ++i) masks_.row_for_insert(tokens[i])[i / 64] |= uint64_t{1} << (i % 64);
+  rows_.reset(length);
+  std::vector<uint32_t> row_of(length);
+  for (uint32_t i = 0; i < length; ++i) row_of[i] = rows_.insert(tokens[i]);
+  const uint32_t distinct = rows_.rows();
+  sparse_ = words_ > 1 && static_cast<uint64_t>(distinct) * words_ > kDenseBudgetWords;
+  if (!sparse_) {
+    row_starts_.clear();
+    positions_.clear();
+    masks_.assign(static_cast<size_t>(distinct) * std::max<uint32_t>(words_, 1), 0);
+    for (uint32_t i = 0; i < length; ++i) masks_[static_cast<size_t>(row_of[i]) * words_ + i / 64] |= uint64_t{1} << (i % 64);
+    return;
+  }
+  masks_.clear();
+  row_starts_.assign(distinct + 1, 0);
+  for (uint32_t i = 0; i < length; ++i) ++row_starts_[row_of[i] + 1];
+  for (uint32_t r = 0; r < distinct; ++r) row_starts_[r + 1] += row_starts_[r];
+  positions_.resize(length);
+  std::vector<uint32_t> fill(row_starts_.begin(), row_starts_.end() - 1);
+  for (uint32_t i = 0; i < length; ++i) positions_[fill[row_of[i]]++] = i;
 }
 
 uint32_t LcsPattern::lcs(const uint32_t* text, uint32_t text_length) const {
   if (length_ == 0 || text_length == 0) return 0;
+  if (sparse_) return lcs_sparse(text, text_length);
   return words_ == 1 ? lcs_one_word(text, text_length) : lcs_blocks(text, text_length);
 }
 
@@ -21,39 +62,47 @@ uint32_t LcsPattern::lcs_one_word(const uint32_t* text, uint32_t text_length) co
   // from the pattern leaves V unchanged, so it is skipped.
   uint64_t v = ~uint64_t{0};
   for (uint32_t j = 0; j < text_length; ++j) {
-    const uint64_t* row = masks_.find(text[j]);
-    if (row == nullptr) continue;
-    const uint64_t u = v & *row;
+    const uint32_t row = rows_.find(text[j]);
+    if (row == detail::TokenRows::kAbsent) continue;
+    const uint64_t u = v & masks_[row];
     v = (v + u) | (v - u);
   }
   const uint64_t used = length_ == 64 ? ~uint64_t{0} : (uint64_t{1} << length_) - 1;
-  return static_cast<uint32_t>(__builtin_popcountll(~v & used));
+  return detail::popcount64(~v & used);
 }
 
 uint32_t LcsPattern::lcs_blocks(const uint32_t* text, uint32_t text_length) const {
   std::vector<uint64_t> v(words_, ~uint64_t{0});
   for (uint32_t j = 0; j < text_length; ++j) {
-    const uint64_t* row = masks_.find(text[j]);
-    if (row == nullptr) continue;
-    uint64_t carry = 0;
-    for (uint32_t w = 0; w < words_; ++w) {
-      const uint64_t vw = v[w];
-      const uint64_t u = vw & row[w];
-      // (vw + u + carry) with carry out; vw - u never borrows because u is a subset of vw.
-      const uint64_t sum1 = vw + u;
-      const uint64_t carry1 = sum1 < vw;
-      const uint64_t sum = sum1 + carry;
-      const uint64_t carry2 = sum < sum1;
-      carry = carry1 | carry2;
-      v[w] = sum | (vw - u);
-    }
+    const uint32_t row = rows_.find(text[j]);
+    if (row == detail::TokenRows::kAbsent) continue;
+    advance(v.data(), masks_.data() + static_cast<size_t>(row) * words_, words_);
   }
+  return count_lcs(v);
+}
+
+uint32_t LcsPattern::lcs_sparse(const uint32_t* text, uint32_t text_length) const {
+  // The same recurrence; each text token's mask row is set from its positions, used, and cleared.
+  std::vector<uint64_t> v(words_, ~uint64_t{0}), mask(words_, 0);
+  for (uint32_t j = 0; j < text_length; ++j) {
+    const uint32_t row = rows_.find(text[j]);
+    if (row == detail::TokenRows::kAbsent) continue;
+    const uint32_t* first = positions_.data() + row_starts_[row];
+    const uint32_t* last = positions_.data() + row_starts_[row + 1];
+    for (const uint32_t* p = first; p != last; ++p) mask[*p / 64] |= uint64_t{1} << (*p % 64);
+    advance(v.data(), mask.data(), words_);
+    for (const uint32_t* p = first; p != last; ++p) mask[*p / 64] = 0;
+  }
+  return count_lcs(v);
+}
+
+uint32_t LcsPattern::count_lcs(const std::vector<uint64_t>& v) const {
   uint32_t count = 0;
   for (uint32_t w = 0; w < words_; ++w) {
     uint64_t used = ~uint64_t{0};
     const uint32_t bits = std::min<uint32_t>(64, length_ - w * 64);
     if (bits < 64) used = (uint64_t{1} << bits) - 1;
-    count += static_cast<uint32_t>(__builtin_popcountll(~v[w] & used));
+    count += detail::popcount64(~v[w] & used);
   }
   return count;
 }

@@ -50,6 +50,7 @@ void LengthBounds::partner_range(uint32_t n, uint32_t& first, uint32_t& last) co
 
 void LengthBounds::fill(uint32_t n, QueryBounds& out) const {
   out.n = n;
+  out.owner = this;
   out.table.clear();
   out.any_length_needs_one = false;
   out.overlap = kNone;
@@ -61,11 +62,22 @@ void LengthBounds::fill(uint32_t n, QueryBounds& out) const {
     out.overlap = 1;
     return;
   }
-  out.table.resize(static_cast<size_t>(out.last - out.first) + 1);
-  for (uint32_t m = out.first; m <= out.last; ++m) {
+  // Tabulate up to kTableSpan lengths past `first`, and at least through m = n.
+  const uint64_t span = std::max<uint64_t>(kTableSpan, static_cast<uint64_t>(n) - out.first + 1);
+  const uint32_t tabulated_last = static_cast<uint32_t>(std::min<uint64_t>(out.last, out.first + span - 1));
+  out.table.resize(static_cast<size_t>(tabulated_last - out.first) + 1);
+  for (uint32_t m = out.first; m <= tabulated_last; ++m) {
     const uint32_t need = min_lcs(m, n);
     out.table[m - out.first] = need;
     out.overlap = std::min(out.overlap, need);
+  }
+  if (tabulated_last < out.last) {
+    // Longer partners (m > n here): exact F = 2 lcs / (m + n), so any lcs scoring above the
+    // threshold is at least t (m + n) / 2 up to float rounding (relative error far below 1e-9);
+    // that grows with m, so the first untabulated length bounds them all from below.
+    const double m = static_cast<double>(tabulated_last) + 1.0;
+    const double lower = std::floor(threshold_ * (m + n) / 2.0 * (1.0 - 1e-9));
+    out.overlap = std::min<uint32_t>(out.overlap, static_cast<uint32_t>(std::max(1.0, std::min<double>(lower, n))));
   }
 }
 

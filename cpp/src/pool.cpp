@@ -123,11 +123,10 @@ std::vector<ScoredIndex> Pool::most_similar(std::string_view text, size_t k) con
   return top_k(ids.data(), static_cast<uint32_t>(ids.size()), sequences_, k);
 }
 
-void Pool::scores(std::string_view text, double* out) const {
-  TokenSequences query;
+void Pool::scores(std::string_view text, size_t count, std::vector<double>& out) const {
   const std::vector<uint32_t> ids = query_tokens(text);
-  query.append(ids.data(), ids.size());
-  score_matrix(query, 0, 1, sequences_, vocabulary_.size(), 1, out);
+  out.assign(std::min(count, size()), 0.0);
+  score_row(ids.data(), static_cast<uint32_t>(ids.size()), sequences_, out.size(), vocabulary_.size(), out.data());
 }
 
 }  // namespace selfinstruct

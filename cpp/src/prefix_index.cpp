@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "selfinstruct/detail/bits.hpp"
 #include "selfinstruct/score.hpp"
 
 namespace selfinstruct::detail {
@@ -50,6 +51,35 @@ uint32_t overlap(const uint64_t* a, uint32_t n, const uint64_t* b, uint32_t m, u
   }
   return common;
 }
+// Wide sketches: a power-of-two number of 64-bit words, about 4 bits per element, for entries of
+// at least kWideFrom elements. Bit (mix(key) >> 6) mod width: a sketch folds exactly onto any
+// smaller power-of-two width by OR-ing its halves, so candidates compare at the entry's width.
+constexpr uint32_t kWideFrom = 128;
+constexpr uint32_t kWideMaxWords = 128;
+uint32_t wide_words_for(uint32_t length) {
+  if (length < kWideFrom) return 0;
+  uint32_t words = 8;
+  while (words < kWideMaxWords && words * 64 < 4 * length) words *= 2;
+  return words;
+}
+void wide_sketch(const uint64_t* keys, uint32_t n, uint32_t words, uint64_t* out) {
+  std::fill(out, out + words, 0);
+  const uint64_t bits = uint64_t{words} * 64;
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint64_t bit = (mix(keys[k]) >> 6) & (bits - 1);
+    out[bit / 64] |= uint64_t{1} << (bit % 64);
+  }
+}
+// popcount(a & ~b) over `words` words. On x86-64 a copy with the POPCNT instruction is chosen
+// at load time where the CPU has it (the portable build cannot assume it; this loop is hot).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__) && defined(__ELF__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words) {
+  uint32_t count = 0;
+  for (uint32_t w = 0; w < words; ++w) count += static_cast<uint32_t>(__builtin_popcountll(a[w] & ~b[w]));
+  return count;
+}
 }  // namespace
 
 bool PrefixIndex::needs_rebuild(size_t entries, size_t incoming) const {
@@ -74,6 +104,8 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   table_.clear();
   staged_table_.clear();
   sketches_.clear();
+  wide_words_.clear();
+  wide_starts_.clear();
   elements_.clear();
   indexed_ = 0;
   for (size_t i = 0; i < entries.size(); ++i) add_next(entries);
@@ -128,12 +160,20 @@ uint64_t PrefixIndex::sketch_of(const uint64_t* keys, uint32_t n) {
 void PrefixIndex::add_next(const TokenSequences& entries, bool staged) {
   const size_t entry = indexed_;
   const uint32_t m = entries.length(entry);
+  longest_ = std::max(longest_, m);
+  shortest_ = std::min(shortest_, m);
+  if (layout(m).pair_prefix > 0) longest_paired_ = std::max(longest_paired_, m);
   const size_t start = elements_.size();
   elements_.resize(start + m);
   uint64_t* keys = elements_.data() + start;
   elements_of(entries.data(entry), m, scratch_keys_);
   std::copy(scratch_keys_.begin(), scratch_keys_.end(), keys);
   sketches_.push_back(sketch_of(keys, m));
+  if (wide_starts_.empty()) wide_starts_.push_back(0);
+  const uint32_t words = wide_words_for(m);
+  wide_words_.resize(wide_words_.size() + words);
+  if (words > 0) wide_sketch(keys, m, words, wide_words_.data() + wide_starts_.back());
+  wide_starts_.push_back(wide_words_.size());
   if (!staged) {
     commit_staged(entries);
   } else if (staged_table_.postings() == 0) {
@@ -166,6 +206,8 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
     for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t) { table_.pop(key); });
     elements_.resize(entries.offset(entry));
     sketches_.pop_back();
+    wide_starts_.pop_back();
+    wide_words_.resize(wide_starts_.back());
     --indexed_;
   }
 }
@@ -196,8 +238,9 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     // Pair-indexed partners, one length at a time: only pairs inside the pair-specific 2-prefix.
     // Lengths share a signature within a bucket; a bucket's pairs reach as far as its
     // loosest (smallest-need) pair-indexed length allows.
-    for (uint32_t m = bounds.first; m <= bounds.last;) {
-      const uint32_t bucket_end = std::min(bounds.last, (m / kLengthBucket + 1) * kLengthBucket - 1);
+    const uint32_t last_m = std::min(bounds.last, longest_);
+    for (uint32_t m = bounds.first; m <= last_m;) {
+      const uint32_t bucket_end = std::min(last_m, (m / kLengthBucket + 1) * kLengthBucket - 1);
       uint32_t last_b = 0;
       for (; m <= bucket_end; ++m) {
         if (layout(m).pair_prefix == 0) continue;
@@ -208,9 +251,23 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       }
     }
   }
-  for (uint32_t i = 0; i < shape.single_prefix; ++i) {
+  uint32_t single_prefix = shape.single_prefix;
+  bool paired_partners = true;
+  if (!paired) {
+    // The probe side may use the least overlap over the partner lengths present in the pool
+    // (the index side keeps the least over all lengths, for candidates still to come).
+    const uint32_t lo = std::max(bounds.first, shortest_), hi = std::min(bounds.last, longest_);
+    if (lo > hi) return best;
+    if (hi - lo <= LengthBounds::kTableSpan) {
+      uint32_t least = UINT32_MAX;
+      for (uint32_t m = lo; m <= hi; ++m) least = std::min(least, bounds.need(m));
+      if (least >= 1 && least <= n) single_prefix = std::min(single_prefix, n - least + 1);
+    }
+    paired_partners = lo <= longest_paired_;
+  }
+  for (uint32_t i = 0; i < single_prefix; ++i) {
     lookups.push_back({single_key(kSingle, keys[i]), i, 0, 0});
-    if (!paired) lookups.push_back({single_key(kSingleOfPaired, keys[i]), i, 0, 0});
+    if (!paired && paired_partners) lookups.push_back({single_key(kSingleOfPaired, keys[i]), i, 0, 0});
   }
   for (const Lookup& lookup : lookups) table.prefetch_slot(lookup.key);
   for (Lookup& lookup : lookups) {
@@ -230,8 +287,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       }
       if (scratch.stamp[posting.entry] == scratch.epoch) return true;
       const uint64_t other = sketches_[posting.entry];
-      if (static_cast<uint32_t>(__builtin_popcountll(sketch & ~other)) + need > n ||
-          static_cast<uint32_t>(__builtin_popcountll(other & ~sketch)) + need > posting.length) {
+      if (detail::popcount64(sketch & ~other) + need > n ||
+          detail::popcount64(other & ~sketch) + need > posting.length) {
         return true;
       }
       scratch.stamp[posting.entry] = scratch.epoch;
@@ -240,10 +297,31 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     });
   }
 
+  // The candidate's wide sketch at each width a long entry can have, folded from the widest.
+  const bool wide = wide_words_for(n) > 0;
+  if (wide) {
+    scratch.wide.resize(2 * kWideMaxWords);
+    uint64_t* widest = scratch.wide.data() + kWideMaxWords;  // width w lives at offset w
+    wide_sketch(keys, n, kWideMaxWords, widest);
+    for (uint32_t words = kWideMaxWords / 2; words >= 8; words /= 2) {
+      uint64_t* folded = scratch.wide.data() + words;
+      const uint64_t* source = scratch.wide.data() + 2 * words;
+      for (uint32_t w = 0; w < words; ++w) folded[w] = source[w] | source[w + words];
+    }
+  }
   bool pattern_ready = false;
   for (const uint32_t entry : scratch.touched) {
     const uint32_t m = entries.length(entry);
     const uint32_t need = bounds.need(m);
+    if (wide) {
+      const uint32_t words = static_cast<uint32_t>(wide_starts_[entry + 1] - wide_starts_[entry]);
+      if (words > 0) {
+        // Each bit set on one side only stands for at least one element the other side lacks.
+        const uint64_t* theirs = wide_words_.data() + wide_starts_[entry];
+        const uint64_t* ours = scratch.wide.data() + words;
+        if (missing_bits(ours, theirs, words) + need > n || missing_bits(theirs, ours, words) + need > m) continue;
+      }
+    }
     ++scratch.verified;
     if (overlap(keys, n, elements_.data() + entries.offset(entry), m, need) < need) continue;
     if (!pattern_ready) {

@@ -34,8 +34,7 @@ class QueryLcs {
   uint32_t length() const { return n_; }
   uint32_t lcs(const uint32_t* text, uint32_t m) const { return dense_ ? dense_masks_.lcs(text, m) : pattern_.lcs(text, m); }
   // F against choices [0, width) into scores, four texts at a time on the dense kernel.
-  void score_all(const TokenSequences& choices, double* scores) const {
-    const size_t width = choices.size();
+  void score_all(const TokenSequences& choices, size_t width, double* scores) const {
     size_t c = 0;
     for (; dense_ && c + 4 <= width; c += 4) {
       const uint32_t* texts[4] = {choices.data(c), choices.data(c + 1), choices.data(c + 2), choices.data(c + 3)};
@@ -70,7 +69,7 @@ void score_matrix(const TokenSequences& queries, size_t row_begin, size_t row_en
     QueryLcs query(vocabulary_size);
     for (size_t row = row_begin + begin; row < row_begin + end; ++row) {
       query.assign(queries.data(row), queries.length(row));
-      query.score_all(choices, out + row * choices.size());
+      query.score_all(choices, choices.size(), out + row * choices.size());
     }
   });
 }
@@ -98,6 +97,13 @@ void best_matches(const TokenSequences& queries, size_t row_begin, size_t row_en
       best_index[row] = index;
     }
   });
+}
+
+void score_row(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t count,
+               size_t vocabulary_size, double* out) {
+  QueryLcs lcs(vocabulary_size);
+  lcs.assign(query, length);
+  lcs.score_all(choices, std::min(count, choices.size()), out);
 }
 
 std::vector<ScoredIndex> top_k(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t k) {

@@ -1,5 +1,7 @@
 #include "selfinstruct/vocabulary.hpp"
 
+#include <stdexcept>
+
 namespace selfinstruct {
 
 Vocabulary::Vocabulary() : slots_(1024, 0), mask_(1023) {}
@@ -37,6 +39,8 @@ uint32_t Vocabulary::intern(std::string_view token, uint64_t h) {
     if (token_hashes_[id] == h && tokens_[id] == token) return id;
     slot = (slot + 1) & mask_;
   }
+  // Ids stay below UINT32_MAX - 1: the top two values mean "missing" and "unknown to the pool".
+  if (tokens_.size() >= kMaxTokens) throw std::length_error("more than 4,294,967,293 distinct tokens");
   const auto id = static_cast<uint32_t>(tokens_.size());
   tokens_.emplace_back(token);
   token_hashes_.push_back(h);

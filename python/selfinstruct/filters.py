@@ -100,6 +100,10 @@ class InstructionFilter:
         self.counts: collections.Counter[str] = collections.Counter()
 
     def __call__(self, text: str) -> bool:
+        return self.check(text) is None
+
+    def check(self, text: str) -> str | None:
+        """Like `check_instruction` with this filter's settings, counting the outcome."""
         reason = check_instruction(text, self.config)
         self.counts["kept" if reason is None else f"dropped_{reason}"] += 1
-        return reason is None
+        return reason

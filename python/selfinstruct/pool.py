@@ -16,7 +16,8 @@ from .unicode_tokenizer import unicode_pretokenize
 def _as_list(texts: Iterable[str], name: str) -> list[str]:
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"{name} must be an iterable of str, not a single {type(texts).__name__}")
-    return texts if isinstance(texts, list) else list(texts)
+    # Always a private copy: another thread may change the caller's list while we work.
+    return list(texts)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,6 @@ class Pool:
         self._mode = tokenizer_mode(tokenizer)
         self.tokenizer = tokenizer
         self._core = _core.Pool(float(threshold), self._mode, _threads(threads))
-        self._texts: list[str] = []
         self.add(texts)
 
     @property
@@ -105,36 +105,41 @@ class Pool:
         self._core.threads = _threads(threads)
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._core)
 
     def __getitem__(self, index: int) -> str:
-        return self._texts[index]
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"pool indices must be integers, not {type(index).__name__}")
+        return self._core.text(int(index))
 
     @property
     def texts(self) -> list[str]:
         """The pool's texts in admission order (a copy)."""
-        return list(self._texts)
+        return self._core.texts()
+
+    def _originals(self, batch: list[str], prepared: Sequence[str]) -> Sequence[str] | None:
+        # The core stores what it is given; with the unicode tokenizer that is the pre-tokenized
+        # form, so the original texts travel beside it.
+        return None if prepared is batch else batch
 
     def add(self, texts: Iterable[str]) -> None:
         """Append texts without any similarity check (seed tasks, or a pool saved earlier)."""
         batch = _as_list(texts, "texts")
-        self._core.add(prepare_texts(batch, self.tokenizer))
-        self._texts.extend(batch)
+        prepared = prepare_texts(batch, self.tokenizer)
+        self._core.add(prepared, self._originals(batch, prepared))
 
     def admit(self, candidates: Iterable[str]) -> AdmitResult:
         """Decide each candidate in order; admitted ones join the pool. See the class docs."""
         batch = _as_list(candidates, "candidates")
-        index, best_index, best_score = self._core.admit(prepare_texts(batch, self.tokenizer, "candidates"))
-        result = AdmitResult(index, best_index, best_score)
-        self._texts.extend(batch[i] for i in np.flatnonzero(result.admitted))
-        return result
+        prepared = prepare_texts(batch, self.tokenizer, "candidates")
+        index, best_index, best_score = self._core.admit(prepared, self._originals(batch, prepared))
+        return AdmitResult(index, best_index, best_score)
 
     def truncate(self, count: int) -> None:
         """Forget every entry from position `count` on."""
-        if count < 0:
-            raise ValueError(f"count must be >= 0, got {count}")
-        self._core.truncate(count)
-        del self._texts[count:]
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            raise ValueError(f"count must be a non-negative int, got {count!r}")
+        self._core.truncate(int(count))
 
     def _query(self, text: str) -> str:
         if not isinstance(text, str):
@@ -147,13 +152,17 @@ class Pool:
             raise ValueError(f"k must be a non-negative int, got {k!r}")
         return self._core.most_similar(self._query(text), k)
 
-    def scores(self, text: str) -> npt.NDArray[np.float64]:
-        """F of `text` against every pool entry, in pool order."""
-        return self._core.scores(self._query(text))
+    def scores(self, text: str, limit: int | None = None) -> npt.NDArray[np.float64]:
+        """F of `text` against every pool entry, in pool order; with `limit`, against the first
+        `limit` entries only (the pool as it stood when entry `limit` joined)."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
+            raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+        return self._core.scores(self._query(text), None if limit is None else int(limit))
 
-    def avg_similarity(self, text: str) -> float:
-        """Mean F of `text` over the whole pool (numpy's mean, as the reference computes it)."""
-        scores = self.scores(text)
+    def avg_similarity(self, text: str, limit: int | None = None) -> float:
+        """Mean F of `text` over the whole pool, or its first `limit` entries (numpy's mean, as the
+        reference computes it)."""
+        scores = self.scores(text, limit)
         return float(np.mean(scores)) if len(scores) else 0.0
 
     def stats(self) -> dict[str, int]:

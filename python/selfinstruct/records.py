@@ -1,14 +1,20 @@
-"""Reading and writing record files: JSONL, a JSON list, or plain text lines.
+"""Record files: parsing JSON records with errors that name the file and line, and JSONL writers.
 
-Every reading error names the file and the line, so a user can fix the input.
+Every reading error is a RecordError naming the file and the line, so a user can fix the input.
 Writers append whole lines and fsync, so a crash never leaves a half-written record.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+
+# Deep enough for any real record (orjson's own limit is 1,024); see parse_json.
+_NESTING_HEADROOM = 2_000
 
 
 class RecordError(ValueError):
@@ -20,93 +26,95 @@ class RecordError(ValueError):
         super().__init__(f"{self.path}:{line}: {message}")
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """Guess the format of a record file from its suffix, then its first character.
+def json_type_name(value: Any) -> str:
+    """The JSON name of a parsed value's type ("a string", "a number", ...), for messages."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a number"
 
-    Returns "jsonl", "json" or "text".
+
+def _long_int(digits: str) -> Any:
+    """Integers past Python's int-string limit are valid JSON: keep them as Decimals."""
+    from decimal import Decimal
+
+    try:
+        return int(digits)
+    except ValueError:
+        return Decimal(digits)
+
+
+_LENIENT = json.JSONDecoder(parse_int=_long_int)
+
+
+def parse_json(path: str | os.PathLike[str], line: int, text: str) -> Any:
+    """Parse one JSON document with the standard library; every failure is a RecordError at `line`.
+
+    Accepts what the JSON grammar accepts: integers of any length (Python refuses to convert more
+    than 4,300 digits: those become Decimals) and nesting up to the interpreter's C stack, with
+    headroom over the default recursion limit so that depth never depends on the caller's stack.
     """
-    suffix = Path(path).suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".json":
-        return "json"
-    if suffix in (".txt", ".text"):
-        return "text"
-    with open(path, encoding="utf-8") as handle:
-        head = handle.read(4096).lstrip()
-    if head.startswith("["):
-        return "json"
-    if head.startswith("{"):
-        return "jsonl"
-    return "text"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RecordError(path, line + error.lineno - 1, f"malformed JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        return _parse_deep(path, line, text)
+    except ValueError:  # the int-string conversion limit
+        return _parse_with(path, line, text, _LENIENT.decode)
+
+
+def _parse_with(path: str | os.PathLike[str], line: int, text: str, decode: Any) -> Any:
+    try:
+        return decode(text)
+    except json.JSONDecodeError as error:
+        raise RecordError(path, line + error.lineno - 1, f"malformed JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise RecordError(path, line, "JSON nested too deeply") from None
+
+
+def _parse_deep(path: str | os.PathLike[str], line: int, text: str) -> Any:
+    # The recursion limit is process-wide; it is raised only for the retry of this one document.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + _NESTING_HEADROOM)
+    try:
+        return _parse_with(path, line, text, _LENIENT.decode)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def parse_object(path: str | os.PathLike[str], line: int, text: str) -> dict[str, Any]:
+    """Parse one JSONL line that must hold a JSON object (RecordError otherwise)."""
+    record = parse_json(path, line, text)
+    if not isinstance(record, dict):
+        raise RecordError(path, line, f"expected a JSON object, got {json_type_name(record)}")
+    return record
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line of a JSONL file.
 
-    A line that is not valid JSON, or not a JSON object, raises RecordError.
+    A UTF-8 byte-order mark is skipped. A line that is not UTF-8, not valid JSON, or not a JSON
+    object raises RecordError naming it. Lines end at "\\n" only (and a "\\r" before it).
     """
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8").rstrip("\n")
+            except UnicodeDecodeError as error:
+                raise RecordError(path, number, f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start + 1})") from None
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RecordError(path, number, f"malformed JSON ({error.msg} at column {error.colno})") from None
-            if not isinstance(record, dict):
-                raise RecordError(path, number, f"expected a JSON object, got {type(record).__name__}")
-            yield number, record
-
-
-def _read_json_list(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordError(path, error.lineno, f"malformed JSON ({error.msg} at column {error.colno})") from None
-    if not isinstance(data, list):
-        raise RecordError(path, 1, f"expected a JSON list of objects, got {type(data).__name__}")
-    for position, record in enumerate(data):
-        if not isinstance(record, dict):
-            raise RecordError(path, 1, f"item {position} is {type(record).__name__}, expected a JSON object")
-        yield position + 1, record
-
-
-def read_records(
-    path: str | os.PathLike[str], field: str = "instruction", fmt: str | None = None
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Read every record of a file and the text of `field` in each.
-
-    Plain text files give one record per non-blank line: {field: line}.
-    Returns (records, texts) in file order. A record without a string `field` raises RecordError.
-    """
-    fmt = fmt or detect_format(path)
-    records: list[dict[str, Any]] = []
-    texts: list[str] = []
-    if fmt == "text":
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                line = line.rstrip("\n").rstrip("\r")
-                if line.strip():
-                    records.append({field: line})
-                    texts.append(line)
-        return records, texts
-    if fmt == "jsonl":
-        rows: Iterable[tuple[int, dict[str, Any]]] = read_jsonl(path)
-    elif fmt == "json":
-        rows = _read_json_list(path)
-    else:
-        raise ValueError(f"unknown format {fmt!r}: use 'jsonl', 'json' or 'text'")
-    for number, record in rows:
-        if field not in record:
-            raise RecordError(path, number, f"missing field {field!r}")
-        value = record[field]
-        if not isinstance(value, str):
-            raise RecordError(path, number, f"field {field!r} is {type(value).__name__}, expected a string")
-        records.append(record)
-        texts.append(value)
-    return records, texts
+            yield number, parse_object(path, number, line)
 
 
 def dump_line(record: dict[str, Any]) -> str:
@@ -126,14 +134,23 @@ def append_jsonl(path: str | os.PathLike[str], records: Sequence[dict[str, Any]]
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace a file's contents atomically (write a temporary file, fsync, rename)."""
+    """Replace a file's contents atomically: a uniquely named temporary file beside it, fsync, rename.
+
+    Concurrent writers never share a temporary file, and a failure (a full disk, Ctrl-C) removes it.
+    """
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> None:

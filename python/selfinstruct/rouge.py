@@ -15,6 +15,7 @@ from . import _core
 from .unicode_tokenizer import unicode_pretokenize, unicode_tokens
 
 TOKENIZERS = ("rouge", "unicode")
+MAX_THREADS = 1024  # far above any core count; per-thread scratch memory makes more pointless
 
 
 def tokenizer_mode(tokenizer: str) -> int:
@@ -46,8 +47,8 @@ def prepare_texts(texts: Sequence[str], tokenizer: str, name: str = "texts") -> 
 def _threads(threads: int | None) -> int:
     if threads is None or threads == -1:
         return 0
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int, -1 or None (all cores), got {threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an int in [1, {MAX_THREADS}], -1 or None (all cores), got {threads!r}")
     return threads
 
 

@@ -8,6 +8,9 @@
 namespace selfinstruct {
 
 // The match masks of one pattern (query) sequence, reusable against many texts.
+// Memory stays linear in the pattern's length: when one mask row per distinct token would be
+// large (long patterns of mostly distinct tokens), the pattern keeps each token's positions and
+// builds its mask row on the fly instead.
 class LcsPattern {
  public:
   LcsPattern() = default;
@@ -20,10 +23,16 @@ class LcsPattern {
  private:
   uint32_t lcs_one_word(const uint32_t* text, uint32_t text_length) const;
   uint32_t lcs_blocks(const uint32_t* text, uint32_t text_length) const;
+  uint32_t lcs_sparse(const uint32_t* text, uint32_t text_length) const;
+  uint32_t count_lcs(const std::vector<uint64_t>& v) const;
 
   uint32_t length_ = 0;
   uint32_t words_ = 0;
-  detail::PatternMasks masks_;
+  bool sparse_ = false;
+  detail::TokenRows rows_;
+  std::vector<uint64_t> masks_;       // dense: words_ mask words per row
+  std::vector<uint32_t> row_starts_;  // sparse: positions_[row_starts_[r] .. row_starts_[r + 1])
+  std::vector<uint32_t> positions_;
 };
 
 // O(m*n) dynamic programming reference, kept beside the fast kernel for the tests.

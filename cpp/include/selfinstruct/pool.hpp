@@ -58,7 +58,8 @@ class Pool {
   // Tokenizes a query with this pool's tokenizer and vocabulary (unknown tokens match nothing).
   std::vector<uint32_t> query_tokens(std::string_view text) const;
   std::vector<ScoredIndex> most_similar(std::string_view text, size_t k) const;
-  void scores(std::string_view text, double* out) const;
+  // F of `text` against entries [0, count) (the pool as it stood when entry `count` joined).
+  void scores(std::string_view text, size_t count, std::vector<double>& out) const;
 
  private:
   void admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out);

@@ -15,6 +15,10 @@ using ScoredIndex = std::pair<int64_t, double>;
 void score_matrix(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,
                   size_t vocabulary_size, int threads, double* out);
 
+// out[c] = F(query, choices[c]) for c in [0, count) (count <= choices.size()), on one thread.
+void score_row(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t count,
+               size_t vocabulary_size, double* out);
+
 // For each query in [row_begin, row_end): the highest F over the choices and the first index
 // reaching it (-1 when there are no choices).
 void best_matches(const TokenSequences& queries, size_t row_begin, size_t row_end, const TokenSequences& choices,

@@ -1,5 +1,6 @@
 // Token interning: every distinct token string gets a dense uint32 id.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@ namespace selfinstruct {
 class Vocabulary {
  public:
   static constexpr uint32_t kMissing = UINT32_MAX;
+  static constexpr size_t kMaxTokens = UINT32_MAX - 2;
 
   Vocabulary();
   static uint64_t hash(std::string_view token);

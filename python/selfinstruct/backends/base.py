@@ -89,8 +89,9 @@ class MissingDependencyError(ImportError):
 class GenerationStats:
     """Cumulative counters a backend keeps in its `stats` attribute, for throughput reports.
 
-    `seconds` is wall time spent inside `generate`; take a `copy()` before a round and
-    `since(before)` after it for per-round figures.
+    `seconds` is wall time spent inside `generate`, plus, for streams, wall time during which the
+    stream had requests in flight; take a `copy()` before a round and `since(before)` after it for
+    per-round figures.
     """
 
     calls: int = 0
@@ -99,11 +100,18 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    # Prompt tokens served from the engine's prefix cache (vLLM only; 0 where unknown).
+    cached_prompt_tokens: int = 0
 
     @property
     def tokens_per_second(self) -> float:
         """Generated tokens per wall-clock second (0 before the first call)."""
         return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def prefix_cache_hit_rate(self) -> float:
+        """Fraction of prompt tokens the prefix cache served (0 where the engine does not say)."""
+        return self.cached_prompt_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     def copy(self) -> "GenerationStats":
         return GenerationStats(**self.__dict__)
@@ -111,6 +119,14 @@ class GenerationStats:
     def since(self, before: "GenerationStats") -> "GenerationStats":
         """The counters accumulated after the snapshot `before`."""
         return GenerationStats(**{key: value - getattr(before, key) for key, value in self.__dict__.items()})
+
+    def record_request(self, completions: "Sequence[Completion]") -> None:
+        """Add one streamed request's completions (its stream adds the seconds it had requests in flight)."""
+        self.prompts += 1
+        self.completions += len(completions)
+        if completions:
+            self.prompt_tokens += completions[0].prompt_tokens
+        self.completion_tokens += sum(c.completion_tokens for c in completions)
 
     def record(self, results: "Sequence[Sequence[Completion]]", seconds: float) -> None:
         """Add one `generate` call's results (prompt tokens counted once per prompt)."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence, Union
 
 KINDS = ("auto", "transformers", "vllm", "openai")
 # Accepted spellings → the torch dtype name engines understand.
@@ -26,7 +27,8 @@ class BackendConfig:
 
     kind "auto" picks "openai" when `base_url` is given, else "vllm" when the `vllm` package is
     importable and a model is given, else "transformers". `model=None` means the embedded
-    SmolLM2-135M-Instruct (see `selfinstruct.backends.embedded`).
+    SmolLM2-135M-Instruct (see `selfinstruct.backends.embedded`). `base_url` takes one server URL
+    or several (one server per GPU or node, all serving the same model); it is stored as a tuple.
     """
 
     kind: str = "auto"
@@ -45,7 +47,8 @@ class BackendConfig:
     # vLLM only: reuse the KV cache of shared prompt prefixes (None = vLLM's default, on). Where
     # rounds are reproducible (CPU, in-process) the cache is emptied before each round.
     prefix_caching: bool | None = None
-    base_url: str | None = None
+    # One URL or several; normalised to a tuple of URLs without trailing slashes.
+    base_url: Union[str, Sequence[str], None] = field(default=None, metadata={"type": tuple})
     api_key: str | None = None
     concurrency: int = 8
     timeout: float = 120.0
@@ -77,12 +80,7 @@ class BackendConfig:
         if self.model is not None and not str(self.model).strip():
             raise ValueError("model is empty: give a Hugging Face folder or name, or None for the embedded model")
         if self.base_url is not None:
-            if not self.base_url.startswith(("http://", "https://")):
-                raise ValueError(
-                    f"base_url {self.base_url!r} must start with http:// or https://, "
-                    "e.g. http://127.0.0.1:8000/v1"
-                )
-            self.base_url = self.base_url.rstrip("/")
+            self.base_url = _check_urls(self.base_url)
             if self.kind not in ("auto", "openai"):
                 raise ValueError(
                     f"base_url is given but backend kind is {self.kind!r}: "
@@ -102,6 +100,24 @@ class BackendConfig:
         if self.model is not None and importlib.util.find_spec("vllm") is not None:
             return "vllm"
         return "transformers"
+
+
+def _check_urls(value: object) -> tuple[str, ...] | None:
+    """One URL or a sequence of them → a tuple of distinct URLs without trailing slashes."""
+    urls = [value] if isinstance(value, str) else value
+    if not isinstance(urls, (list, tuple)) or not all(isinstance(url, str) for url in urls):
+        raise ValueError(f"base_url must be a URL or a list of URLs, got {value!r}")
+    if not urls:
+        return None
+    cleaned: list[str] = []
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url {url!r} must start with http:// or https://, e.g. http://127.0.0.1:8000/v1")
+        url = url.rstrip("/")
+        if url in cleaned:
+            raise ValueError(f"base_url {url!r} is given twice: list each server once")
+        cleaned.append(url)
+    return tuple(cleaned)
 
 
 def _check_int(name: str, value: object, minimum: int, hint: str = "") -> None:

@@ -83,14 +83,14 @@ def embedded_model_dir(dtype: str = "bfloat16") -> Path:
     temp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=root))
     try:
         started = time.perf_counter()
-        logger.warning("converting the embedded model %s to %s (once, about 20 s) ...", GGUF_NAME, target)
+        logger.info("converting the embedded model %s to %s (once, about 20 s) ...", GGUF_NAME, target)
         _convert(gguf, temp, dtype)
         try:
             os.rename(temp, target)
         except OSError:
             if not (target / "config.json").is_file():  # not a lost race: a real failure
                 raise
-        logger.warning("converted the embedded model in %.1f s", time.perf_counter() - started)
+        logger.info("converted the embedded model in %.1f s", time.perf_counter() - started)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return target

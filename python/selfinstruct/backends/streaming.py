@@ -6,13 +6,17 @@ restores submission order itself (a reorder buffer). Because the driver decides 
 prompt is built (right after admitting result i - W, it builds prompt i), the output depends only
 on the seed and W, never on completion timing.
 
-Backends with a native streaming engine (the OpenAI-compatible client's concurrency, vLLM's async
-engine) implement `open_stream`; every other backend gets `RoundsStream`, which runs the requests
-pending at each `next_finished()` call as one batched `generate` call.
+Backends with a native streaming engine (the OpenAI-compatible client's worker threads, vLLM's
+engine loop) implement `open_stream`; every other backend gets `RoundsStream`, which runs the
+requests pending at each `next_finished()` call as one batched call. Requests carry their own
+seeds (`params.seed`): a backend with `generate_with_seeds(prompts, params, seeds)` (transformers)
+runs them in one batch anyway; one with only `generate` gets one call per seeded request.
 """
 from __future__ import annotations
 
 import collections
+import threading
+import time
 from typing import Any, Hashable, Protocol, runtime_checkable
 
 from .base import Backend, Completion, SamplingParams
@@ -42,9 +46,44 @@ class GenerationStream(Protocol):
         ...
 
 
+class InFlightClock:
+    """Wall time during which at least one request was in flight (thread-safe).
+
+    `start()` when a request enters the engine, `stop()` when it leaves; `seconds()` is the busy
+    time so far, which over a run's wall time is the fraction the engine was kept busy.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._busy = 0.0
+        self._since = 0.0
+
+    def start(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                self._since = time.perf_counter()
+            self._active += 1
+
+    def stop(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self._busy += time.perf_counter() - self._since
+
+    def seconds(self) -> float:
+        with self._lock:
+            running = time.perf_counter() - self._since if self._active else 0.0
+            return self._busy + running
+
+
 class RoundsStream:
-    """The stream of a batch-only backend: pending requests run as one `generate` call per
-    distinct SamplingParams when the driver asks for a result (no overlap, but the same results)."""
+    """The stream of a batch-only backend: pending requests run as one batched call per distinct
+    SamplingParams (seed aside) when the driver asks for a result and none is ready.
+
+    No overlap with the driver, but deterministic: which requests share a batch depends only on
+    the order of the driver's calls, never on timing. Finished requests come back in submission
+    order; `stats` stay the backend's (its `generate` calls)."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
@@ -74,13 +113,24 @@ class RoundsStream:
         groups: dict[Any, list[tuple[Hashable, str, SamplingParams]]] = collections.defaultdict(list)
         for item in queued:
             groups[_without_seed(item[2])].append(item)
+        seeded = getattr(self.backend, "generate_with_seeds", None)
         for items in groups.values():
-            if len({item[2].seed for item in items}) == 1:
-                results = self.backend.generate([prompt for _, prompt, _ in items], items[0][2])
+            if callable(seeded):
+                prompts = [prompt for _, prompt, _ in items]
+                results = seeded(prompts, items[0][2], [params.seed for _, _, params in items])
                 self._finished.extend((key, list(result)) for (key, _, _), result in zip(items, results))
-            else:
-                for key, prompt, params in items:
-                    self._finished.append((key, list(self.backend.generate([prompt], params)[0])))
+                continue
+            # Only `generate`, whose seed is per call: unseeded requests share one call, and each
+            # seeded one gets its own, so its seed stays its own. Results keep submission order.
+            unseeded = [item for item in items if item[2].seed is None]
+            answers: dict[int, list[Completion]] = {}
+            if unseeded:
+                results = self.backend.generate([prompt for _, prompt, _ in unseeded], unseeded[0][2])
+                answers.update((id(item), list(result)) for item, result in zip(unseeded, results))
+            for item in items:
+                if item[2].seed is not None:
+                    answers[id(item)] = list(self.backend.generate([item[1]], item[2])[0])
+            self._finished.extend((item[0], answers[id(item)]) for item in items)
 
 
 def _without_seed(params: SamplingParams) -> tuple[Any, ...]:

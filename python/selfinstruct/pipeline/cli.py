@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, bool]] = {
 
 def _run(command: str, args: argparse.Namespace) -> int:
     from . import runner as api
-    from .finetuning import prepare_finetuning
+    from .steps.finetuning import prepare_finetuning
 
     needs_backend = COMMANDS[command][1]
     config, backend_config = resolve(args, with_backend=needs_backend)

@@ -2,7 +2,7 @@
 
 Every field carries its command-line flag in its metadata, so the CLI and the TOML config file
 (whose keys are the flag names without the leading dashes) are generated from these classes and
-cannot drift from them. Defaults are the paper's (DESIGN.md §1); the README's demo shrinks them
+cannot drift from them. Defaults are the paper's; the README's demo shrinks them
 with flags.
 """
 from __future__ import annotations
@@ -207,10 +207,22 @@ class PipelineConfig:
     similarity_threshold: float = option(0.7, "--similarity-threshold", "reject a new instruction above this ROUGE-L F")
     similarity_tokenizer: str = option("rouge", "--similarity-tokenizer",
                                        "rouge (reference-compatible) or unicode")
+    window: Optional[int] = option(
+        None, "--window",
+        "requests in flight per step (default: --prompts-per-round for step 1 and alpaca mode, each step's "
+        "prompts-per-call for steps 2 and 3); the output depends on the seed and the window, not on timing",
+        type=int,
+    )
     similarity_fields: bool = option(
         True, "--similarity-fields",
-        "write most_similar and avg_similarity_score for each admitted instruction, as the reference does; each "
-        "scans the whole pool, so --no-similarity-fields saves time on runs of 10^5+ instructions",
+        "write most_similar and avg_similarity_score for each admitted instruction, exactly as the reference "
+        "computes them (off the admission path, while the engine generates); each scans the pool, so at "
+        "10^5+ instructions they cost CPU time after generation ends: --no-similarity-fields skips them",
+    )
+    similarity_sample: int = option(
+        0, "--similarity-sample",
+        "an ESTIMATE of the similarity fields over this many randomly drawn earlier pool entries per "
+        "instruction (0: exact, the default)",
     )
     keep_truncated: bool = option(
         False, "--keep-truncated", "keep a length-cut response minus its last item (default: discard it, as the paper)"
@@ -241,6 +253,8 @@ class PipelineConfig:
         _check(self.prompt_style in PROMPT_STYLES, f"prompt-style={self.prompt_style!r} is unknown: use one of {PROMPT_STYLES}")
         _check(self.num_instructions >= 0, f"num-instructions={self.num_instructions} is negative")
         _check(self.prompts_per_round >= 1, f"prompts-per-round={self.prompts_per_round} is below 1")
+        _check(self.window is None or self.window >= 1, f"window={self.window} is below 1")
+        _check(self.similarity_sample >= 0, f"similarity-sample={self.similarity_sample} is negative: use 0 for exact")
         _check(self.max_stalled_rounds >= 0, f"max-stalled-rounds={self.max_stalled_rounds} is negative: use 0 for never")
         _check(0 <= self.similarity_threshold <= 1, f"similarity-threshold={self.similarity_threshold} is outside [0, 1]")
         self.filter_config()  # validates the filter fields
@@ -254,6 +268,18 @@ class PipelineConfig:
             min_words=self.min_words, max_words=self.max_words, blocked_keywords=tuple(keywords),
             blocked_prefixes=tuple(self.blocked_prefixes), language=self.language,
         )
+
+    def step_settings(self, *sections: str) -> dict[str, Any]:
+        """The settings that shape a step's output (saved in its state file, compared on resume)."""
+        data = self.fingerprint()
+        shared = {key: value for key, value in data.items() if not isinstance(value, dict)}
+        for key in ("num_instructions", "max_stalled_rounds", "similarity_fields", "similarity_sample"):
+            shared.pop(key, None)  # growing the target later is a normal way to extend a run
+        return {**shared, **{section: data[section] for section in sections}}
+
+    def window_for(self, batch: int) -> int:
+        """Requests in flight for a step whose batch (round) size is `batch`."""
+        return self.window if self.window is not None else batch
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings that shape the outputs (saved in state files; a resume with others warns)."""

@@ -37,7 +37,8 @@ BACKEND_HELP = {
                         "off on CPU, where it crashes the engine and each round reseeds the engine instead)",
     "prefix_caching": "reuse the KV cache of shared prompt prefixes (vLLM; default: on; emptied before each "
                       "round where rounds are reproducible)",
-    "base_url": "OpenAI-compatible server URL",
+    "base_url": "OpenAI-compatible server URL; repeat the flag for several servers (least-loaded first, "
+                "failed requests retried on the others)",
     "api_key": "API key for the server",
     "concurrency": "parallel requests to the server",
     "timeout": "seconds per request",
@@ -109,7 +110,8 @@ def backend_specs() -> list[Spec]:
             continue
         flag = "--backend" if item.name == "kind" else "--" + item.name.replace("_", "-")
         default = item.default if item.default is not dataclasses.MISSING else None
-        specs.append(Spec(flag[2:].replace("-", "_"), flag, "backend", item.name, _kind(default, None, str(item.type)),
+        specs.append(Spec(flag[2:].replace("-", "_"), flag, "backend", item.name,
+                          _kind(default, item.metadata.get("type"), str(item.type)),
                           BACKEND_HELP.get(item.name, item.name.replace("_", " ")), default=default))
     return specs
 

@@ -166,3 +166,8 @@ def strip_cue_echo(text: str, cue: str) -> str:
     if stripped_cue and body.startswith(stripped_cue):
         return body[len(stripped_cue):]
     return text
+
+
+def parse_instances(text: str, classification: bool) -> list[tuple[str, str]]:
+    """The (input, output) instances of one task's completion: output-first for classification tasks."""
+    return parse_output_first(text) if classification else parse_input_first(text)

@@ -2,22 +2,24 @@
 
     from selfinstruct.pipeline import PipelineConfig, bootstrap
     summaries = bootstrap(PipelineConfig(output_dir="out", num_instructions=50))
+    summaries = bootstrap(config, backend=my_backend)      # any object with the Backend interface
 
-Every step resumes what an earlier (possibly killed) run committed in the same directory.
+Every step resumes what an earlier (possibly killed) run committed in the same directory. Before
+a model is loaded, the state files say which steps still have work; a finished run loads none.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Optional
 
 from ..backends.base import Backend
-from .alpaca_mode import generate_alpaca_tasks
-from .classification import identify_classification
-from .common import CLF_FILE, INSTRUCTIONS_FILE, chat_formatter, load_seeds
 from .config import PipelineConfig
-from .finetuning import prepare_finetuning
-from .instances import generate_instances
-from .instructions import generate_instructions
+from .files import CLF_FILE, INSTRUCTIONS_FILE, load_seeds, state_path
+from .journal import last_commit
 from .progress import StepSummary
+from .prompts import chat_formatter
+from .steps import (generate_alpaca_tasks, generate_instances, generate_instructions, identify_classification,
+                    prepare_finetuning)
 
 
 def make_backend(backend_config: Any = None, seed: int = 0) -> Backend:
@@ -35,8 +37,10 @@ GENERATION_STEPS: dict[str, StepFunction] = {
     "identify-clf": identify_classification,
     "generate-instances": generate_instances,
 }
-
-
+JOURNALS = {"generate-instructions": "instructions", "generate-tasks": "alpaca", "identify-clf": "classification",
+            "generate-instances": "instances"}
+KEPT_KEYS = {"generate-instructions": "admitted", "generate-tasks": "admitted", "identify-clf": "answered",
+             "generate-instances": "tasks"}
 REQUIRED_INPUTS = {
     "identify-clf": ((INSTRUCTIONS_FILE, "generate-instructions"),),
     "generate-instances": ((INSTRUCTIONS_FILE, "generate-instructions"), (CLF_FILE, "identify-clf")),
@@ -61,24 +65,79 @@ def check_chat_template(config: PipelineConfig, steps: list[str], backend: Backe
         chat_formatter(backend, "chat")
 
 
+def _committed(config: PipelineConfig, step: str) -> Optional[dict[str, Any]]:
+    return last_commit(state_path(config, JOURNALS[step]))
+
+
+def _finished(config: PipelineConfig, step: str, earlier_lines: Optional[int]) -> tuple[bool, Optional[int]]:
+    """(whether `step` has nothing left to do, its committed records), from its state files only."""
+    commit = _committed(config, step)
+    if commit is None:
+        return False, None
+    lines = commit["data_lines"]
+    if step in ("generate-instructions", "generate-tasks"):
+        state = commit.get("state") or {}
+        marker = state_path(config, JOURNALS[step], ".published.json")
+        try:
+            published = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            return False, lines
+        stalled = (state.get("step") or {}).get("stalled", 0)
+        window = config.window_for(config.prompts_per_round)
+        done = lines >= config.num_instructions or bool(
+            config.max_stalled_rounds and stalled >= config.max_stalled_rounds * window)
+        up_to_date = published == {"records": lines, "bytes": commit["data_bytes"], "fields": config.similarity_fields,
+                                   "sample": config.similarity_sample}
+        return done and up_to_date, lines
+    return earlier_lines is not None and lines == earlier_lines, lines
+
+
+def _finished_summary(config: PipelineConfig, step: str) -> StepSummary:
+    """The summary of a step found complete: its counters as committed."""
+    commit = _committed(config, step) or {}
+    summary = StepSummary(step, kept_key=KEPT_KEYS[step], note="nothing to do: already complete")
+    summary.counts.update((commit.get("state") or {}).get("counts", {}))
+    return summary
+
+
+def pending_steps(config: PipelineConfig, steps: list[str]) -> list[str]:
+    """The steps (from the first one with work left) that a run must make; [] when all are done."""
+    lines: Optional[int] = None
+    for position, step in enumerate(steps):
+        done, lines = _finished(config, step, lines)
+        if not done:
+            return steps[position:]
+    return []
+
+
 def run_steps(config: PipelineConfig, steps: list[str], backend: Optional[Backend] = None,
               backend_config: Any = None) -> list[StepSummary]:
-    """Run generation steps in order with one backend, then close it if we created it."""
+    """Run generation steps in order with one backend, then close it if we created it.
+
+    Steps found finished (their state files say so) are skipped, and without work left no
+    backend is created at all."""
     check_inputs(config, steps)  # before a model is loaded
+    todo = pending_steps(config, steps)
+    summaries = [_finished_summary(config, step) for step in steps if step not in todo]
+    if not todo:
+        return summaries
     own = backend is None
     if own:
         backend = make_backend(backend_config, config.seed)
     assert backend is not None
     try:
-        check_chat_template(config, steps, backend)
-        return [GENERATION_STEPS[step](config, backend) for step in steps]
+        check_chat_template(config, todo, backend)
+        return summaries + [GENERATION_STEPS[step](config, backend) for step in todo]
     finally:
         if own:
             backend.close()
 
 
 def bootstrap(config: PipelineConfig, backend: Optional[Backend] = None, backend_config: Any = None) -> list[StepSummary]:
-    """All steps of the configured mode, then the fine-tuning files."""
+    """All steps of the configured mode, then the fine-tuning files.
+
+    `backend`: your own `Backend` object (it stays open); default: one made from `backend_config`
+    (the embedded model when None), closed at the end."""
     if config.mode == "alpaca":
         steps = ["generate-tasks"]
     else:

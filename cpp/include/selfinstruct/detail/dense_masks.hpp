@@ -3,6 +3,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+
+#include "selfinstruct/detail/bits.hpp"
 #include <vector>
 
 namespace selfinstruct::detail {
@@ -57,7 +59,7 @@ class DenseMasks {
     const uint64_t u = v & masks_[token];
     v = (v + u) | (v - u);
   }
-  uint32_t count(uint64_t v) const { return static_cast<uint32_t>(__builtin_popcountll(~v & used_)); }
+  uint32_t count(uint64_t v) const { return detail::popcount64(~v & used_); }
 
   std::vector<uint64_t> masks_;
   uint64_t used_ = 0;

@@ -10,6 +10,8 @@ class LengthBounds {
   static constexpr uint32_t kNone = UINT32_MAX;
 
   explicit LengthBounds(double threshold);
+  LengthBounds(const LengthBounds&) = delete;  // its cached QueryBounds point back at it
+  LengthBounds& operator=(const LengthBounds&) = delete;
   double threshold() const { return threshold_; }
 
   // Smallest lcs with rouge_f(lcs, m, n) > threshold, or kNone when even lcs = min(m, n) is not.
@@ -21,14 +23,22 @@ class LengthBounds {
   // sizes both the index prefix and the probe prefix. kNone when no partner exists.
   uint32_t min_overlap(uint32_t n) const;
 
-  // Per-query view: min_lcs(m, n) for every partner m, tabulated once per query length.
+  // Per-query view: min_lcs(m, n) for every partner m, tabulated once per query length for the
+  // first kTableSpan partner lengths and computed on demand beyond (only low thresholds have
+  // partner ranges that long; the pool caps them at its longest entry).
   struct QueryBounds {
     uint32_t n = 0, first = 1, last = 0, overlap = kNone;
     bool any_length_needs_one = false;  // threshold 0: one shared token is enough at any length
     std::vector<uint32_t> table;        // min_lcs(first + i, n)
-    uint32_t need(uint32_t m) const { return any_length_needs_one ? 1 : table[m - first]; }
+    const LengthBounds* owner = nullptr;
+    uint32_t need(uint32_t m) const {
+      if (any_length_needs_one) return 1;
+      const uint32_t offset = m - first;
+      return offset < table.size() ? table[offset] : owner->min_lcs(m, n);
+    }
     bool admissible(uint32_t m) const { return m >= first && m <= last; }
   };
+  static constexpr uint32_t kTableSpan = 4096;
   const QueryBounds& for_length(uint32_t n, QueryBounds& scratch) const;
 
  private:

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,11 +48,27 @@ void parallel_for(size_t count, int threads, size_t grain, Body&& body) {
       }
     }
   };
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(workers - 1));
-  for (int w = 1; w < workers; ++w) pool.emplace_back(run, w);
+  // Joins every started thread on any exit path, so a failed start never leaves one joinable.
+  struct Workers {
+    std::vector<std::thread> threads;
+    ~Workers() {
+      for (auto& thread : threads) thread.join();
+    }
+  } started;
+  try {
+    started.threads.reserve(static_cast<size_t>(workers - 1));
+    for (int w = 1; w < workers; ++w) started.threads.emplace_back(run, w);
+  } catch (const std::exception& failure) {
+    // Out of threads or memory: stop the ones running and report it instead of terminating.
+    failed = true;
+    for (auto& thread : started.threads) thread.join();
+    started.threads.clear();
+    throw std::runtime_error("could not start " + std::to_string(workers) + " worker threads (" + failure.what() +
+                             "); use fewer threads");
+  }
   run(0);
-  for (auto& thread : pool) thread.join();
+  for (auto& thread : started.threads) thread.join();
+  started.threads.clear();
   if (error) std::rethrow_exception(error);
 }
 

@@ -1,5 +1,5 @@
-// Token id -> match-mask rows for one pattern: a small open-addressing table (patterns have few
-// distinct tokens, ids are up to 2^32).
+// Token id -> row number for one pattern's distinct tokens: a small open-addressing table
+// (patterns have few distinct tokens; ids are arbitrary 32-bit values, UINT32_MAX included).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -7,48 +7,47 @@
 
 namespace selfinstruct::detail {
 
-class PatternMasks {
+class TokenRows {
  public:
-  // Sizes the table for `distinct_hint` distinct tokens and `words` 64-bit words per row.
-  void reset(uint32_t distinct_hint, uint32_t words) {
+  static constexpr uint32_t kAbsent = UINT32_MAX;
+
+  // Empties the table and sizes it for `distinct_hint` distinct tokens.
+  void reset(uint32_t distinct_hint) {
     uint32_t capacity = 8;
-    while (capacity < 2 * distinct_hint + 2) capacity <<= 1;
-    keys_.assign(capacity, kEmpty);
-    rows_.assign(capacity, 0);
-    masks_.clear();
-    words_ = words;
+    while (capacity < 2 * static_cast<uint64_t>(distinct_hint) + 2) capacity <<= 1;
+    slots_.assign(capacity, Slot{0, kAbsent});
     mask_ = capacity - 1;
+    rows_ = 0;
   }
-  // The mask row of `token`, created zeroed if absent.
-  uint64_t* row_for_insert(uint32_t token) {
+  uint32_t rows() const { return rows_; }
+  // The row of `token`, numbered in first-insertion order.
+  uint32_t insert(uint32_t token) {
     uint32_t slot = hash(token) & mask_;
-    while (keys_[slot] != kEmpty && keys_[slot] != token) slot = (slot + 1) & mask_;
-    if (keys_[slot] == kEmpty) {
-      keys_[slot] = token;
-      rows_[slot] = static_cast<uint32_t>(masks_.size() / words_);
-      masks_.resize(masks_.size() + words_, 0);
-    }
-    return masks_.data() + static_cast<size_t>(rows_[slot]) * words_;
+    // The row field marks occupancy, so every token id (even UINT32_MAX) is a legal key.
+    while (slots_[slot].row != kAbsent && slots_[slot].token != token) slot = (slot + 1) & mask_;
+    if (slots_[slot].row == kAbsent) slots_[slot] = Slot{token, rows_++};
+    return slots_[slot].row;
   }
-  // The mask row of `token`, or nullptr when the pattern does not contain it.
-  const uint64_t* find(uint32_t token) const {
+  // The row of `token`, or kAbsent when the pattern does not contain it.
+  uint32_t find(uint32_t token) const {
     uint32_t slot = hash(token) & mask_;
     while (true) {
-      const uint32_t key = keys_[slot];
-      if (key == token) return masks_.data() + static_cast<size_t>(rows_[slot]) * words_;
-      if (key == kEmpty) return nullptr;
+      const Slot& entry = slots_[slot];
+      if (entry.row == kAbsent) return kAbsent;
+      if (entry.token == token) return entry.row;
       slot = (slot + 1) & mask_;
     }
   }
 
  private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t token;
+    uint32_t row;
+  };
   static uint32_t hash(uint32_t token) { return static_cast<uint32_t>((token * 0x9E3779B97F4A7C15ULL) >> 32); }
-  std::vector<uint32_t> keys_;
-  std::vector<uint32_t> rows_;
-  std::vector<uint64_t> masks_;
-  uint32_t words_ = 1;
+  std::vector<Slot> slots_;
   uint32_t mask_ = 0;
+  uint32_t rows_ = 0;
 };
 
 }  // namespace selfinstruct::detail

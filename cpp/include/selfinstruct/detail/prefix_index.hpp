@@ -37,6 +37,7 @@ struct ProbeScratch {
   uint32_t epoch = 0;
   std::vector<uint32_t> touched;
   std::vector<uint64_t> elements;
+  std::vector<uint64_t> wide;  // the candidate's wide sketch at every width (see WideSketches)
   LcsPattern pattern;
   LengthBounds::QueryBounds bounds;
   uint64_t probed = 0, verified = 0, lcs = 0;
@@ -92,11 +93,21 @@ class PrefixIndex {
   // only each stand for at least one element the other side lacks, which bounds the overlap.
   static uint64_t sketch_of(const uint64_t* keys, uint32_t n);
   std::vector<uint64_t> sketches_;
+  // Long entries also get a wide sketch (about 4 bits per element): with hundreds of elements the
+  // 64-bit one is all ones, while the wide one still bounds the overlap of unrelated texts far
+  // below what a match needs, sparing the exact overlap count.
+  std::vector<uint64_t> wide_words_;   // every long entry's wide sketch, back to back
+  std::vector<uint64_t> wide_starts_;  // per indexed entry: where its wide sketch starts (+1 end)
   std::vector<uint64_t> scratch_keys_;
   SignatureTable table_;
   SignatureTable staged_table_;
   size_t staged_from_ = 0;
   size_t indexed_ = 0;
+  // Length range of the entries ever indexed (bounds, also after truncate): a probe only needs
+  // the partner lengths inside it, which shortens its prefix and skips lists it cannot match.
+  uint32_t longest_ = 0;
+  uint32_t shortest_ = UINT32_MAX;
+  uint32_t longest_paired_ = 0;  // the longest pair-indexed entry
   size_t built_at_ = 0;
   bool built_ = false;
 };

@@ -1,0 +1,164 @@
+"""`selfinstruct dedup` end to end on the generated 1,000,000-candidate stream, and where the time goes.
+
+    python bench/bench_dedup_cli.py                  # 1M stream, threads=2, medians of 3
+    python bench/bench_dedup_cli.py --size 100000 --repeats 1   # a quick run
+
+Writes the stream (bench/stream.py) as JSONL ({"instruction", "id"}) to a temporary folder, then:
+(1) the reader alone, in this process: read + parse with the standard library and with orjson
+    (when installed), results checked identical;
+(2) the anchor: admission alone (Pool.admit in the command's batches) in a child process;
+(3) the command itself in a child process (interpreter start-up and imports included), with orjson
+    and with orjson hidden, kept files checked byte-identical; its own read/admission/write split
+    is parsed from its summary. Peak RSS is each child's VmHWM.
+Target for (3): <= 8 s and <= 1 GB on 2 cores (the admission part belongs to the engine). The child's
+CPU seconds (user + system, all threads) are printed too: on a busy machine they move far less than
+wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from stream import generate_stream  # noqa: E402
+
+from selfinstruct.dedup import DEFAULT_BATCH  # noqa: E402
+from selfinstruct.dedup.formats import orjson_loads, parse_records  # noqa: E402
+from selfinstruct.dedup.source import read_source  # noqa: E402
+
+PEAK = "peak_kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))"
+ADMIT_CHILD = f"""
+import json, sys, time
+import selfinstruct as si
+texts = [json.loads(line)["instruction"] for line in open(sys.argv[1], encoding="utf-8")]
+started = time.perf_counter()
+pool = si.Pool(threads=int(sys.argv[2]))
+kept = 0
+for start in range(0, len(texts), int(sys.argv[3])):
+    kept += pool.admit(texts[start:start + int(sys.argv[3])]).num_admitted
+seconds = time.perf_counter() - started
+{PEAK}
+print(json.dumps({{"seconds": seconds, "kept": kept, "rss_mb": peak_kb / 1024}}))
+"""
+CLI_CHILD = f"""
+import sys
+if sys.argv[1] == "no-orjson":
+    sys.modules["orjson"] = None  # import fails: the standard-library reader runs
+from selfinstruct.cli import main
+status = main(sys.argv[2:])
+{PEAK}
+print("peak_rss_mb", peak_kb / 1024)
+sys.exit(status)
+"""
+SPLIT = re.compile(r"time: read ([\d.]+) s \((\w+)\), admission ([\d.]+) s, write ([\d.]+) s")
+
+
+def median_time(function, repeats: int):
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def write_stream(path: Path, size: int) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for index, text in enumerate(generate_stream(size)):
+            handle.write(json.dumps({"instruction": text, "id": index}) + "\n")
+
+
+def reader_section(path: Path, repeats: int) -> dict:
+    plain_s, plain = median_time(lambda: parse_records(read_source(path), "instruction", fast=False), repeats)
+    row = {"json_s": plain_s, "records": len(plain)}
+    if orjson_loads() is not None:
+        fast_s, fast = median_time(lambda: parse_records(read_source(path), "instruction", fast=True), repeats)
+        row["orjson_s"] = fast_s
+        row["identical"] = (fast.texts, list(fast.lines), fast.sources) == (plain.texts, list(plain.lines), plain.sources)
+    return row
+
+
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cli(path: Path, out: Path, threads: int, parser: str) -> dict:
+    command = [sys.executable, "-c", CLI_CHILD, parser, "dedup", str(path), "-o", str(out), "--no-progress", "--threads", str(threads)]
+    cpu = child_cpu_seconds()
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    cpu = child_cpu_seconds() - cpu
+    read_s, used, admission_s, write_s = SPLIT.search(result.stdout).groups()
+    return {
+        "wall_s": wall, "cpu_s": cpu, "read_s": float(read_s), "parser": used, "admission_s": float(admission_s), "write_s": float(write_s),
+        "rss_mb": float(result.stdout.split("peak_rss_mb")[1].split()[0]),
+        "kept": int(re.search(r"kept ([\d,]+) of", result.stdout).group(1).replace(",", "")),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    print(f"# selfinstruct dedup end to end — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"threads={args.threads}, load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="bench-dedup-cli-") as folder:
+        source = Path(folder) / "stream.jsonl"
+        write_stream(source, args.size)
+        print(f"{args.size:,} candidates, {source.stat().st_size / 1e6:,.0f} MB of JSONL")
+
+        reader = reader_section(source, args.repeats)
+        line = f"\n## Reader alone (read + parse + field), median of {args.repeats}\nstandard library: {reader['json_s']:.2f} s"
+        if "orjson_s" in reader:
+            line += f"; orjson: {reader['orjson_s']:.2f} s ({reader['json_s'] / reader['orjson_s']:.1f}× faster), identical: {reader['identical']}"
+        else:
+            line += '; orjson not installed (pip install "selfinstruct[fast]")'
+        print(line)
+
+        anchors = []
+        for _ in range(args.repeats):
+            output = subprocess.run([sys.executable, "-c", ADMIT_CHILD, str(source), str(args.threads), str(DEFAULT_BATCH)],
+                                    capture_output=True, text=True, check=True).stdout
+            anchors.append(json.loads(output.strip().splitlines()[-1]))
+        anchor_s = statistics.median(run["seconds"] for run in anchors)
+        anchor_runs = ", ".join(f"{run['seconds']:.2f}" for run in anchors)
+        print(f"\n## Anchor: Pool.admit alone, batches of {DEFAULT_BATCH:,}\nmedian {anchor_s:.2f} s "
+              f"(runs {anchor_runs}), kept {anchors[0]['kept']:,}, "
+              f"peak RSS {max(run['rss_mb'] for run in anchors):,.0f} MB")
+
+        print("\n## `selfinstruct dedup` end to end (child process: start-up, read, admission, write, publish)")
+        print("| reader | wall s (median) | runs | CPU s | read s | admission s | write s | other s | ÷ anchor | peak RSS MB | kept |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        outputs = {}
+        for hidden in ("orjson", "no-orjson") if orjson_loads() is not None else ("no-orjson",):
+            runs = [run_cli(source, Path(folder) / f"kept-{hidden}.jsonl", args.threads, hidden) for _ in range(args.repeats)]
+            mid = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
+            other = mid["wall_s"] - mid["read_s"] - mid["admission_s"] - mid["write_s"]
+            walls = ", ".join(f"{run['wall_s']:.2f}" for run in runs)
+            print(f"| {mid['parser']} | {mid['wall_s']:.2f} | {walls} | {mid['cpu_s']:.2f} | "
+                  f"{mid['read_s']:.2f} | {mid['admission_s']:.2f} | {mid['write_s']:.2f} | {other:.2f} | "
+                  f"{mid['wall_s'] / anchor_s:.2f}× | {max(run['rss_mb'] for run in runs):,.0f} | {mid['kept']:,} |")
+            assert mid["kept"] == anchors[0]["kept"], "the command and the anchor disagree"
+            outputs[hidden] = (Path(folder) / f"kept-{hidden}.jsonl").read_bytes()
+        if len(outputs) == 2:
+            print(f"\nkept files byte-identical with and without orjson: {outputs['orjson'] == outputs['no-orjson']}")
+
+
+if __name__ == "__main__":
+    main()

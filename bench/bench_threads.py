@@ -1,0 +1,75 @@
+"""Thread scaling of admission on the generated 1,000,000-candidate stream.
+
+    python bench/bench_threads.py                       # threads 1, 2, ..., all cores; one admit call of 1M
+    python bench/bench_threads.py --threads 1,2 --repeats 3 --size 200000
+
+Each run is a child process (its own peak RSS) that admits the whole stream in one `Pool.admit`
+call with a given thread count. Decisions must be identical for every thread count: each child
+prints a digest of its admitted mask and the parent checks they all agree. Speed-ups are against
+threads=1 measured in the same run; timings are medians of --repeats.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from stream import generate_stream  # noqa: E402
+
+CHILD = """
+import hashlib, json, sys, time
+import selfinstruct as si
+texts = open(sys.argv[1], encoding="utf-8").read().split("\\n")[:-1]
+pool = si.Pool(threads=int(sys.argv[2]))
+started = time.perf_counter()
+result = pool.admit(texts)
+seconds = time.perf_counter() - started
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+digest = hashlib.sha256(result.admitted.tobytes()).hexdigest()[:16]
+print(json.dumps({"seconds": seconds, "kept": result.num_admitted, "digest": digest, "rss_mb": peak_kb / 1024}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--threads", default=None, help="comma-separated thread counts (default: 1..cores)")
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    counts = [int(t) for t in args.threads.split(",")] if args.threads else list(range(1, (os.cpu_count() or 1) + 1))
+    print(f"# admission thread scaling — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}; {args.size:,} candidates in one admit call, median of {args.repeats}")
+    with tempfile.TemporaryDirectory(prefix="bench-threads-") as folder:
+        path = Path(folder) / "stream.txt"  # the stream's texts have no newlines: one per line
+        path.write_text("".join(text + "\n" for text in generate_stream(args.size)), encoding="utf-8")
+        rows = {}
+        for threads in counts:
+            runs = []
+            for _ in range(args.repeats):
+                output = subprocess.run([sys.executable, "-c", CHILD, str(path), str(threads)],
+                                        capture_output=True, text=True, check=True).stdout
+                runs.append(json.loads(output.strip().splitlines()[-1]))
+            rows[threads] = runs
+    base = statistics.median(run["seconds"] for run in rows[counts[0]])
+    print(f"| threads | median s | runs | speed-up vs threads={counts[0]} | kept | peak RSS MB |")
+    print("|---:|---:|---|---:|---:|---:|")
+    for threads, runs in rows.items():
+        seconds = statistics.median(run["seconds"] for run in runs)
+        listed = ", ".join(f"{run['seconds']:.1f}" for run in runs)
+        print(f"| {threads} | {seconds:.1f} | {listed} | {base / seconds:.2f}× | {runs[0]['kept']:,} | "
+              f"{max(run['rss_mb'] for run in runs):,.0f} |")
+    digests = {run["digest"] for runs in rows.values() for run in runs}
+    print(f"decisions identical for every thread count: {len(digests) == 1}")
+
+
+if __name__ == "__main__":
+    main()

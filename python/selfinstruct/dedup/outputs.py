@@ -1,0 +1,279 @@
+"""The output pair of `dedup`: checked before the work, then published both-or-neither.
+
+Order of events (docs/dedup.md explains the guarantees):
+1. `OutputPair.open` resolves both targets (through symlinks), refuses a target that is an input,
+   the seeds file or the other target (same path, symlink or hard link: compared by device and
+   inode), that is a directory or not a regular file, or whose directory is missing; removes stale
+   temporary files that killed runs left beside the targets; and creates both temporary files, so
+   an unwritable target fails before any work.
+2. `write` fills a temporary file and fsyncs it.
+3. `publish` hard-links a backup of each existing target, renames both temporary files into place,
+   and, if the second rename fails, renames the first target's backup back (or removes the new
+   first file if there was none). Ctrl-C and SIGTERM are held until the pair is consistent.
+4. `close` removes whatever temporary or backup file is left, on success and on every failure.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+_TAG = "selfinstruct"
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32]
+_NAME_PART = 100  # bytes of the target's name kept in a temporary name (stays under NAME_MAX)
+_OURS = re.compile(rf"^\.(?P<base>.*)\.{_TAG}-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-[0-9a-f]{{8}}\.(?:tmp|bak)$")
+
+
+class OutputError(Exception):
+    """An output cannot be written, or writing it failed; nothing was published."""
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A file that must never be overwritten (an input or the seeds), by its role and identity."""
+
+    role: str
+    path: str  # as the user gave it
+    real: str | None  # resolved path, None for stdin
+    device_inode: tuple[int, int] | None
+
+    @staticmethod
+    def of(role: str, path: str, stdin: bool = False) -> "Protected":
+        """Identify `path` ("-" or stdin=True: standard input). Raises OSError if it does not exist."""
+        status = os.fstat(0) if stdin else os.stat(path)
+        real = None if stdin else os.path.realpath(path)
+        return Protected(role, path, real, (status.st_dev, status.st_ino))
+
+
+@dataclass
+class _Target:
+    role: str
+    path: Path  # final path, symlinks resolved
+    temporary: Path | None = None
+    backup: Path | None = None
+    existed: bool = False
+    published: bool = False
+
+
+def _temporary_name(target: Path, kind: str) -> Path:
+    base = target.name.encode("utf-8", "surrogateescape")[:_NAME_PART].decode("utf-8", "ignore")
+    return target.with_name(f".{base}.{_TAG}-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.{kind}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def stale_files(target: Path) -> list[Path]:
+    """Temporary and backup files of `target` left by runs of ours on this host that are no longer alive."""
+    base = target.name.encode("utf-8", "surrogateescape")[:_NAME_PART].decode("utf-8", "ignore")
+    found = []
+    try:
+        entries = os.listdir(target.parent)
+    except OSError:
+        return []
+    for entry in entries:
+        match = _OURS.match(entry)
+        if match and match["base"] == base and match["host"] == _HOST and not _pid_alive(int(match["pid"])):
+            found.append(target.parent / entry)
+    return found
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _check_target(role: str, given: str, protected: Sequence[Protected]) -> Path:
+    real = Path(os.path.realpath(given))
+    if real.is_dir():
+        raise OutputError(f"{role} output {given} is a directory")
+    if real.exists() and not stat.S_ISREG(real.stat().st_mode):
+        raise OutputError(f"{role} output {given} is not a regular file (a device, FIFO or socket): dedup writes files")
+    if not real.parent.is_dir():
+        raise OutputError(f"{role} output {given}: directory {real.parent} does not exist")
+    identity = _identity(real)
+    for other in protected:
+        if str(real) == other.real or (identity is not None and identity == other.device_inode):
+            raise OutputError(f"refusing to write the {role} output {given}: it is the {other.role} ({other.path})")
+    return real
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM (main thread only: the only one Python delivers them to) until the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in caught:
+            signal.raise_signal(number)  # delivered now, with the pair consistent
+
+
+@dataclass
+class OutputPair:
+    """The kept file and the rejects file of one run. Use as a context manager (see the module docs)."""
+
+    targets: list[_Target]
+    removed_stale: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, kept: str, rejects: str, protected: Sequence[Protected]) -> "OutputPair":
+        """Check both targets and create their temporary files (OutputError / OSError if impossible)."""
+        kept_path = _check_target("kept", kept, protected)
+        rejects_path = _check_target(
+            "rejects", rejects, [*protected, Protected("kept output", kept, str(kept_path), _identity(kept_path))]
+        )
+        pair = cls([_Target("kept", kept_path), _Target("rejects", rejects_path)])
+        try:
+            for target in pair.targets:
+                for stale in stale_files(target.path):
+                    with contextlib.suppress(FileNotFoundError):
+                        stale.unlink()
+                        pair.removed_stale.append(stale)
+                target.temporary = _create_temporary(target.path)
+        except BaseException:
+            pair.close()
+            raise
+        return pair
+
+    def __enter__(self) -> "OutputPair":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def kept(self) -> Path:
+        return self.targets[0].path
+
+    @property
+    def rejects(self) -> Path:
+        return self.targets[1].path
+
+    def write(self, role: str, fill: Callable[[Callable[[str], object]], None]) -> None:
+        """Fill the temporary file of `role` ("kept" or "rejects") through fill(write), then fsync it."""
+        target = next(t for t in self.targets if t.role == role)
+        assert target.temporary is not None
+        try:
+            with open(target.temporary, "w", encoding="utf-8", newline="") as handle:
+                fill(handle.write)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise OutputError(_describe_write_error(target, error)) from error
+
+    def publish(self) -> None:
+        """Rename both temporary files into place: both targets change, or neither does."""
+        with held_signals():
+            try:
+                for target in self.targets:
+                    target.existed = target.path.exists()
+                    if target.existed:
+                        target.backup = _backup(target.path)
+                for target in self.targets:
+                    assert target.temporary is not None
+                    os.replace(target.temporary, target.path)
+                    target.temporary = None
+                    target.published = True
+            except BaseException as error:
+                self._roll_back()
+                if isinstance(error, OSError):
+                    raise OutputError(f"could not publish the outputs ({error}); nothing was changed") from error
+                raise
+            self.close()  # the backups, before a held signal can end the process
+            for directory in {target.path.parent for target in self.targets}:
+                _fsync_directory(directory)
+
+    def _roll_back(self) -> None:
+        for target in self.targets:
+            if not target.published:
+                continue
+            if target.backup is not None:
+                os.replace(target.backup, target.path)
+                target.backup = None
+            elif not target.existed:
+                target.path.unlink()
+            target.published = False
+
+    def close(self) -> None:
+        """Remove every temporary and backup file still present."""
+        for target in self.targets:
+            for leftover in (target.temporary, target.backup):
+                if leftover is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
+            target.temporary = target.backup = None
+
+
+def _create_temporary(target: Path) -> Path:
+    temporary = _temporary_name(target, "tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise OutputError(f"cannot write beside {target}: {error.strerror}") from error
+    os.close(descriptor)
+    with contextlib.suppress(OSError):
+        if target.exists():  # keep the permissions of the file being replaced
+            os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
+    return temporary
+
+
+def _backup(path: Path) -> Path:
+    """A hard link to the current file (a copy where links are unsupported), so a failed publication can put it back."""
+    backup = _temporary_name(path, "bak")
+    try:
+        os.link(path, backup)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        shutil.copy2(path, backup)
+    return backup
+
+
+def _fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened and synced
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _describe_write_error(target: _Target, error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        problem = "no space left on the device"
+    elif error.errno in (errno.EFBIG, errno.EDQUOT):
+        problem = "the file size limit or disk quota was reached"
+    else:
+        problem = error.strerror or str(error)
+    return f"writing the {target.role} output {target.path} failed: {problem}; nothing was published"

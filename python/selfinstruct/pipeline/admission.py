@@ -1,0 +1,211 @@
+"""Generation steps that grow the ROUGE-L pool: step 1 (instructions) and Alpaca mode (tasks).
+
+Request i shows pool entries admitted by requests up to i - W (W: the window), drawn with its own
+RNG; its completion is parsed into candidates (the step's `candidates`), filtered (drops logged with
+their reason), and admitted through the exact pool: rejected iff F > threshold against a seed or
+any earlier admission, earlier candidates of the same request included. A too-similar reject is
+logged with its most similar pool entry and score. Stops at exactly `num_instructions` (a last
+request's surplus is dropped) or after `--max-stalled-rounds` windows in a row admit nothing.
+
+The journal keeps the admitted records (without similarity fields) in state/<step>.records.jsonl;
+similarity fields are computed off the admission path (see similarity.py). When the step ends, the
+output file (reference format, fields included) is written from both, atomically.
+"""
+from __future__ import annotations
+
+import bisect
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import Pool
+from ..backends.base import Backend, Completion, SamplingParams
+from ..filters import InstructionFilter
+from .config import PipelineConfig
+from .driver import Request
+from .files import load_seeds, state_path
+from .journal import Journal, committed_records
+from .prompts import Prompt
+from .publish import publish_lines
+from .seeding import request_rng, sampling_seed
+from .similarity import SimilarityFields
+from .step import Step
+
+Candidate = tuple[str, dict[str, Any]]  # (instruction, extra record fields)
+INTERNAL = "request"  # the journal's own field: the request a record came from (not published)
+
+
+class AdmissionStep(Step):
+    """Base of step 1 and Alpaca mode; subclasses say how to prompt and how to parse."""
+
+    kept_key = "admitted"
+    unit = "instr"
+    output_file = ""
+
+    def __init__(self, config: PipelineConfig, backend: Backend) -> None:
+        super().__init__(config, backend)
+        self.seeds = load_seeds(config)
+        self.filter = InstructionFilter(config.filter_config())
+        self.machine: list[str] = []  # admitted instructions, in order
+        self.request_of: list[int] = []  # the request each came from (nondecreasing)
+        self.stalled = 0
+        self.pool: Optional[Pool] = None
+        self.similarity: Optional[SimilarityFields] = None
+
+    # -- what subclasses provide ---------------------------------------------------------------
+    def make_prompt(self, rng: Any, machine: list[str], visible: Optional[int] = None) -> Prompt:
+        """The prompt of one request, which may show `machine[:visible]` (all when None): sampled
+        by position, so no copy of a large pool is made per request."""
+        raise NotImplementedError
+
+    def sampling(self, seed: int) -> SamplingParams:
+        raise NotImplementedError
+
+    def candidates(self, prompt: Prompt, completion: Completion, request: int) -> list[Candidate]:
+        """Parse and filter one completion (logging each drop); the survivors go to the pool."""
+        raise NotImplementedError
+
+    # -- the step hooks ------------------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        return state_path(self.config, self.name, ".records.jsonl")
+
+    @property
+    def output_path(self) -> Path:
+        return self.config.output_dir / self.output_file
+
+    def batch_size(self) -> int:
+        return self.config.prompts_per_round
+
+    def run(self):  # type: ignore[no-untyped-def]
+        self._adopt_reference_file()
+        summary = super().run()
+        summary.outputs = (str(self.output_path),)
+        return summary
+
+    def restore(self, journal: Journal, saved: dict[str, Any], start: int) -> None:
+        for record in journal.records():
+            self.machine.append(record["instruction"])
+            self.request_of.append(int(record.get(INTERNAL, 0)))
+        config = self.config
+        self.pool = Pool([task.instruction for task in self.seeds] + self.machine,
+                         threshold=config.similarity_threshold, tokenizer=config.similarity_tokenizer)
+        self.summary.counts[self.kept_key] = len(self.machine)
+        self.stalled = saved.get("stalled", 0)
+        if config.similarity_fields:
+            self.similarity = SimilarityFields(self.pool, len(self.seeds), state_path(config, self.name, ".similarity.jsonl"),
+                                               config.similarity_sample, config.seed, config.similarity_tokenizer)
+            self.similarity.recover(len(self.machine))
+
+    def progress_total(self) -> tuple[Optional[int], int]:
+        target = self.config.num_instructions
+        return target, min(len(self.machine), target)
+
+    def build(self, index: int) -> Optional[Request]:
+        visible = bisect.bisect_right(self.request_of, index - self.window)  # admitted before request index-W ended
+        prompt = self.make_prompt(request_rng(self.config.seed, self.name, index), self.machine, visible)
+        seed = sampling_seed(self.config.seed, self.name, index)
+        return Request(index, prompt.render(self.chat), self.sampling(seed), prompt)
+
+    def take(self, request: Request, completions: list[Completion]) -> list[dict[str, Any]]:
+        assert self.pool is not None
+        found: list[tuple[Candidate, Completion]] = []
+        before = sum(self.log.batch.dropped.values())
+        for completion in completions:
+            found.extend((candidate, completion) for candidate in self.candidates(request.context, completion, request.index))
+        self.log.batch.candidates += len(found) + sum(self.log.batch.dropped.values()) - before
+        decisions = self.pool.admit([instruction for (instruction, _), _ in found])
+        room = self.config.num_instructions - len(self.machine)
+        records: list[dict[str, Any]] = []
+        for ((instruction, extra), completion), decision in zip(found, decisions):
+            if not decision.admitted:
+                self.log.reject("too_similar", instruction, request.index, self.pool[decision.best_index],
+                                float(decision.best_score))
+                continue
+            if len(records) >= room:  # the target is reached within this request: keep the first ones only
+                if len(self.pool) > decision.index:
+                    self.pool.truncate(decision.index)
+                self.log.reject("surplus", instruction, request.index)
+                continue
+            records.append({
+                "instruction": instruction,
+                **extra,
+                "metadata": {"prompt": request.prompt, "response": completion.text,
+                             "finish_reason": completion.finish_reason},
+                "request_idx": request.index // self.window,
+                INTERNAL: request.index,
+            })
+            self.machine.append(instruction)
+            self.request_of.append(request.index)
+        if self.similarity is not None:
+            self.similarity.add(len(records))
+        self.summary.counts[self.kept_key] = len(self.machine)
+        self.log.batch.admitted += len(records)
+        self.stalled = 0 if records else self.stalled + 1
+        return records
+
+    def stop_note(self) -> Optional[str]:
+        config = self.config
+        if len(self.machine) >= config.num_instructions:
+            return ""
+        if config.max_stalled_rounds and self.stalled >= config.max_stalled_rounds * self.window:
+            return (f"stopped early: {config.max_stalled_rounds} rounds of {self.window} requests in a row admitted "
+                    f"nothing (--max-stalled-rounds)")
+        return None
+
+    def save(self) -> dict[str, Any]:
+        return {"stalled": self.stalled}
+
+    def idle(self) -> bool:
+        return self.similarity.work() if self.similarity is not None else False
+
+    def before_commit(self) -> None:
+        if self.similarity is not None:
+            self.similarity.flush()
+
+    def finish(self, journal: Journal) -> None:
+        """Complete the similarity fields, then write the output file (unless it is up to date)."""
+        if self.similarity is not None:
+            self.similarity.finish()
+        marker_path = state_path(self.config, self.name, ".published.json")
+        marker = {"records": journal.data_lines, "bytes": journal.data_bytes,
+                  "fields": self.config.similarity_fields, "sample": self.config.similarity_sample}
+        try:
+            if self.output_path.exists() and json.loads(marker_path.read_text()) == marker:
+                return
+        except (OSError, ValueError):
+            pass
+        fields = self.similarity.read() if self.similarity is not None else None
+        publish_lines(self.output_path, (json.dumps(_published(record, next(fields) if fields else None),
+                                                    ensure_ascii=False) + "\n" for record in journal.records()))
+        publish_lines(marker_path, [json.dumps(marker) + "\n"])
+
+    def _adopt_reference_file(self) -> None:
+        """An output file found without our journal (e.g. from the reference code) becomes the journal."""
+        if state_path(self.config, self.name).exists() or self.data_path.exists() or not self.output_path.exists():
+            return
+        window = self.window
+        lines = []
+        for record in committed_records(self.output_path, state_path(self.config, self.name)):
+            record = {key: value for key, value in record.items() if key not in ("most_similar", "avg_similarity_score")}
+            record[INTERNAL] = int(record.get("request_idx", 0)) * window
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        self.data_path.parent.mkdir(parents=True, exist_ok=True)
+        publish_lines(self.data_path, lines)
+
+    def adopt(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        last = max((int(r.get(INTERNAL, -1)) for r in records), default=-1)
+        start = (last // self.window + 1) * self.window if records else 0
+        return {"next_request": start, "counts": {}, "step": {"stalled": 0}}
+
+
+def _published(record: dict[str, Any], fields: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """The reference record: the journal's fields with the similarity fields before `metadata`."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == INTERNAL:
+            continue
+        if key == "metadata" and fields:
+            out.update(fields)
+        out[key] = value
+    return out

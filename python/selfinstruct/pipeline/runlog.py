@@ -1,0 +1,150 @@
+"""Run logs of a step: every dropped candidate with its reason, and one progress line per batch.
+
+In the output directory:
+- `rejects/<step>.jsonl`: {"step", "reason", "text", "request", "most_similar", "score"} per
+  dropped candidate (`most_similar`/`score` only for candidates too similar to a pool entry);
+- `progress.jsonl` (all steps): {"step", "batch", "pool_size", "candidates", "admitted",
+  "dropped": {reason: count}, "prompt_tokens", "completion_tokens", "seconds"} per batch.
+
+Lines are buffered and written (fsynced) by `flush()` just before the journal commit, whose state
+keeps how much of them is committed: a resumed step first removes what a killed run wrote after its last
+commit, so the logs hold each candidate and batch exactly once. `counts` is the step's one tally of
+drop reasons ("dropped_<reason>") beside its kept counters.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from ..records import dump_line
+
+REJECTS_DIR = "rejects"
+PROGRESS_FILE = "progress.jsonl"
+
+
+def _append(path: Path, lines: list[str]) -> None:
+    if not lines:
+        return
+    with open(path, "ab") as handle:
+        handle.write("".join(lines).encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+class RunLog:
+    """The rejects and progress logs of one step, and its counters."""
+
+    def __init__(self, output_dir: Path, step: str, counts: Optional[collections.Counter] = None) -> None:
+        self.step = step
+        self.rejects_path = Path(output_dir) / REJECTS_DIR / f"{step}.jsonl"
+        self.progress_path = Path(output_dir) / PROGRESS_FILE
+        self.counts: collections.Counter = counts if counts is not None else collections.Counter()
+        self._rejects: list[str] = []
+        self._progress: list[str] = []
+        self.batch = BatchTally()
+
+    def reject(self, reason: str, text: str, request: Optional[int] = None, most_similar: Optional[str] = None,
+               score: Optional[float] = None, number: int = 1) -> None:
+        """Count `number` dropped candidates for `reason` and log the one rendered as `text`."""
+        self.counts[f"dropped_{reason}"] += number
+        self.batch.dropped[reason] += number
+        record = {"step": self.step, "reason": reason, "text": text, "request": request,
+                  "most_similar": most_similar, "score": score}
+        self._rejects.extend([dump_line(record)] * number)
+
+    def pending_rejects(self) -> list[str]:
+        """The buffered reject lines, handed over (for a step that publishes its rejects file whole)."""
+        lines, self._rejects = self._rejects, []
+        return lines
+
+    def end_batch(self, pool_size: int) -> None:
+        """Close the current batch: one progress line (written at the next flush)."""
+        tally = self.batch
+        self._progress.append(dump_line({
+            "step": self.step, "batch": tally.index, "pool_size": pool_size, "candidates": tally.candidates,
+            "admitted": tally.admitted, "dropped": dict(sorted(tally.dropped.items())),
+            "prompt_tokens": tally.prompt_tokens, "completion_tokens": tally.completion_tokens,
+            "seconds": round(tally.seconds(), 6),
+        }))
+        self.batch = BatchTally(tally.index + 1)
+
+    def flush(self) -> dict[str, Any]:
+        """Write and fsync the buffered lines; returns what the journal commit saves."""
+        if self._rejects:
+            self.rejects_path.parent.mkdir(parents=True, exist_ok=True)
+        _append(self.rejects_path, self._rejects)
+        _append(self.progress_path, self._progress)
+        self._rejects, self._progress = [], []
+        return {"rejects": _size(self.rejects_path), "progress": self.batch.index, "batch": self.batch.save()}
+
+    def recover(self, saved: Optional[dict[str, Any]]) -> None:
+        """Cut what a killed run logged after the last commit (`saved` is what `flush` returned)."""
+        saved = saved or {}
+        self.batch = BatchTally.load(saved.get("batch"))
+        if _size(self.rejects_path) > saved.get("rejects", 0):
+            with open(self.rejects_path, "r+b") as handle:
+                handle.truncate(saved.get("rejects", 0))
+        self._cut_progress(saved.get("progress", 0))
+
+    def _cut_progress(self, committed: int) -> None:
+        """Keep this step's first `committed` progress lines (other steps' lines all stay)."""
+        if not self.progress_path.exists():
+            return
+        data = self.progress_path.read_bytes()
+        kept, ours, changed = [], 0, False
+        for line in data.splitlines(keepends=True):
+            try:
+                step = json.loads(line).get("step") if line.endswith(b"\n") else None
+            except (json.JSONDecodeError, AttributeError):
+                step = None
+            if step is None or (step == self.step and ours >= committed):
+                changed = True
+                continue
+            ours += step == self.step
+            kept.append(line)
+        if changed:
+            tmp = self.progress_path.with_name(self.progress_path.name + f".{os.getpid()}.tmp")
+            tmp.write_bytes(b"".join(kept))
+            os.replace(tmp, self.progress_path)
+
+
+class BatchTally:
+    """Counters of the batch in progress (saved with each commit, so a resumed batch continues)."""
+
+    def __init__(self, index: int = 0) -> None:
+        import time
+
+        self.index = index
+        self.candidates = 0
+        self.admitted = 0
+        self.dropped: collections.Counter[str] = collections.Counter()
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.elapsed = 0.0
+        self._clock = time.perf_counter
+        self._since = self._clock()
+
+    def seconds(self) -> float:
+        return self.elapsed + self._clock() - self._since
+
+    def save(self) -> dict[str, Any]:
+        return {"index": self.index, "candidates": self.candidates, "admitted": self.admitted,
+                "dropped": dict(sorted(self.dropped.items())), "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens}
+
+    @classmethod
+    def load(cls, saved: Optional[dict[str, Any]]) -> "BatchTally":
+        tally = cls(0)
+        if saved:
+            tally.index = saved["index"]
+            tally.candidates, tally.admitted = saved["candidates"], saved["admitted"]
+            tally.dropped.update(saved["dropped"])
+            tally.prompt_tokens, tally.completion_tokens = saved["prompt_tokens"], saved["completion_tokens"]
+        return tally
