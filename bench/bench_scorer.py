@@ -2,6 +2,7 @@
 
     python bench/bench_scorer.py              # the real pairs when ../shared/data is present
     python bench/bench_scorer.py --quick      # fewer pairs and repeats, for a smoke run
+    python bench/bench_scorer.py --check-all-types   # no timing: all 11 types == rouge-score's
 
 Pairs: the reference output of each of the 252 user-oriented instructions (target) against each of
 the 8 models' responses to it (prediction): 2,016 pairs, read from ../shared/data/ when present
@@ -84,11 +85,33 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
+def check_all_types(targets: list[str], predictions: list[str]) -> None:
+    """Every score of every type, from score() and score_batch(), == rouge-score's."""
+    from rouge_score import rouge_scorer
+
+    types = list(si.rouge_scorer.ROUGE_TYPES)
+    for stem in (False, True):
+        ours = si.RougeScorer(types, use_stemmer=stem)
+        reference = rouge_scorer.RougeScorer(types, use_stemmer=stem)
+        batch = ours.score_batch(targets, predictions)
+        differ = 0
+        for i, (target, prediction) in enumerate(zip(targets, predictions)):
+            expected, single = reference.score(target, prediction), ours.score(target, prediction)
+            for name in types:
+                in_batch = tuple(batch[name][field][i] for field in ("precision", "recall", "fmeasure"))
+                differ += tuple(single[name]) != tuple(expected[name]) or in_batch != tuple(expected[name])
+        print(f"use_stemmer={stem}: {len(targets)} pairs x {len(types)} types, {differ} scores differ from rouge-score's")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="every 8th pair, 1 reference repeat")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of our timings (median)")
     parser.add_argument("--reference-repeats", type=int, default=3, help="repeats of rouge-score's (median)")
+    parser.add_argument(
+        "--check-all-types", action="store_true",
+        help="instead of timing: check all 11 types, stemmer off and on, on every 3rd pair",
+    )
     args = parser.parse_args()
     from rouge_score import rouge_scorer
 
@@ -106,6 +129,9 @@ def main() -> None:
     count = len(targets)
     words = [len(t.split()) + len(p.split()) for t, p in zip(targets, predictions)]
     print(f"{machine()}; load average {os.getloadavg()[0]:.2f}")
+    if args.check_all_types:
+        check_all_types(targets[::3], predictions[::3])
+        return
     print(f"{count} pairs ({source}), mean {statistics.mean(words):.0f} words per pair; types {TYPES}, stemmer on")
 
     started = time.perf_counter()
