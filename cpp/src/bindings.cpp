@@ -22,6 +22,8 @@
 namespace py = pybind11;
 using namespace selfinstruct;
 
+void bind_scorer(py::module_& m);  // bindings_scorer.cpp
+
 namespace {
 
 // UTF-8 views of a sequence of Python str. `items` is a tuple snapshot taken with the GIL held:
@@ -141,6 +143,7 @@ const detail::LengthBounds& bounds_for(double threshold) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "selfinstruct's compiled core: exact ROUGE-L (rouge-score 0.1.2 semantics) and pool admission.";
+  bind_scorer(m);
 
   m.def(
       "tokenize",

@@ -1,5 +1,5 @@
 """Type stubs for the compiled core (selfinstruct._core). Use the wrappers in selfinstruct."""
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,30 @@ class Pool:
     def scores(self, text: str) -> npt.NDArray[np.float64]: ...
     def stats(self) -> dict[str, int]: ...
 
+class RougeFamily:
+    def __init__(
+        self, rouge_types: Sequence[str], mode: int = 0, stemmer: str | Callable[[list[str]], list[str]] | None = None
+    ) -> None: ...
+    def score(
+        self,
+        target: str,
+        prediction: str,
+        target_sentences: Sequence[str] | None = None,
+        prediction_sentences: Sequence[str] | None = None,
+    ) -> list[tuple[float, float, float]]: ...
+    def score_pairs(
+        self,
+        targets: Sequence[str],
+        predictions: Sequence[str],
+        threads: int = 0,
+        target_sentences: Sequence[Sequence[str]] | None = None,
+        prediction_sentences: Sequence[Sequence[str]] | None = None,
+    ) -> npt.NDArray[np.float64]: ...
+    @property
+    def cached_stems(self) -> int: ...
+
+def porter_stem(word: str) -> str: ...
+def _summary_hits(reference: Sequence[Sequence[int]], candidate: Sequence[Sequence[int]], max_column_words: int) -> int: ...
 def _lcs(a: Sequence[int], b: Sequence[int]) -> int: ...
 def _lcs_reference(a: Sequence[int], b: Sequence[int]) -> int: ...
 def _rouge_f(lcs: int, m: int, n: int) -> float: ...
