@@ -189,6 +189,8 @@ def _start_waiting_on_stdin(tmp_path: Path) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "selfinstruct", "dedup", "-", "-o", str(tmp_path / "out.jsonl"), "--no-progress"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # A shell's background jobs inherit SIGINT ignored; the child must see Ctrl-C as a user would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while len([p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]) < 2:
@@ -201,7 +203,8 @@ def _start_waiting_on_stdin(tmp_path: Path) -> subprocess.Popen:
 def test_ctrl_c_and_sigterm_remove_temporary_files(tmp_path, number, status):
     process = _start_waiting_on_stdin(tmp_path)
     process.send_signal(number)
-    process.communicate(timeout=60)
+    process.wait(timeout=60)  # stdin stays open: the run ends by the signal, not by end of input
+    process.communicate()
     assert process.returncode == status
     assert listing(tmp_path) == []
 
