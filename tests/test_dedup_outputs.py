@@ -241,3 +241,21 @@ def test_write_atomic_uses_a_private_temporary_and_cleans_up(tmp_path, monkeypat
     with pytest.raises(OSError, match="No space"):
         records.write_atomic(target, "three\n")
     assert target.read_text() == "two\n" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_ctrl_c_during_publication_is_acted_on_after_both_renames(tmp_path, source, monkeypatch):
+    real_replace = os.replace
+    calls = []
+
+    def replace_then_interrupt(src, dst):
+        calls.append(Path(dst).name)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)  # a real Ctrl-C between the two renames
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(outputs_module.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        dedup_file(source, tmp_path / "out.jsonl", progress=False)
+    assert calls == ["out.jsonl", "out.rejects.jsonl"]
+    assert listing(tmp_path) == ["in.jsonl", "out.jsonl", "out.rejects.jsonl"]  # the new pair, complete
+    assert (tmp_path / "out.rejects.jsonl").read_text().count("\n") == 1

@@ -128,6 +128,7 @@ def held_signals() -> Iterator[None]:
         return
     caught: list[int] = []
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: handler for number, handler in previous.items() if handler is not None}  # None: set outside Python
     for number in previous:
         signal.signal(number, lambda number, frame: caught.append(number))
     try:
