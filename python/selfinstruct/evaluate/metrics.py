@@ -26,23 +26,16 @@ def exact_match(prediction: str, reference: str) -> bool:
     return normalize_answer(prediction) == normalize_answer(reference)
 
 
-# --- ROUGE BACKEND -------------------------------------------------------------------------------
-# The one place evaluation computes ROUGE. It calls rouge-score 0.1.2 until selfinstruct.RougeScorer
-# (same floats) is merged; then only this function changes.
 def rouge_l_fmeasures(targets: Sequence[str], predictions: Sequence[str], use_stemmer: bool = True) -> list[float]:
-    """ROUGE-L F of each (target, prediction) pair, rouge-score's default tokenizer.
-
-    Raises ImportError with the install hint when rouge-score is missing.
-    """
+    """ROUGE-L F of each (target, prediction) pair with rouge-score's default tokenizer: our
+    RougeScorer, whose floats are rouge-score 0.1.2's (tests/test_rouge_scorer.py). The stemmer
+    needs NLTK (pip install 'selfinstruct[eval]')."""
     if len(targets) != len(predictions):
         raise ValueError(f"{len(targets)} targets but {len(predictions)} predictions")
-    try:
-        from rouge_score import rouge_scorer
-    except ImportError:
-        raise ImportError("evaluation needs rouge-score: pip install 'selfinstruct[eval]'") from None
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=use_stemmer)
-    return [scorer.score(target, prediction)["rougeL"].fmeasure for target, prediction in zip(targets, predictions)]
-# --- end of ROUGE BACKEND ------------------------------------------------------------------------
+    from ..rouge_scorer import RougeScorer
+
+    scorer = RougeScorer(["rougeL"], use_stemmer=use_stemmer)
+    return scorer.score_batch(list(targets), list(predictions))["rougeL"]["fmeasure"].tolist()
 
 
 def best_rouge_l(predictions: Sequence[str], references: Sequence[Sequence[str]], use_stemmer: bool = True) -> list[float]:
