@@ -41,7 +41,7 @@ def _run_threads(*targets) -> list[BaseException]:
 
 def test_reads_during_admit_see_a_consistent_pool() -> None:
     pool = si.Pool(_texts(50, 0), threads=2)
-    batches = [_texts(3000, seed) for seed in range(1, 7)]
+    batches = [_texts(1500, seed) for seed in range(1, 5)]
     done = threading.Event()
     seen_sizes: list[int] = []
 
@@ -77,8 +77,8 @@ def test_two_writers_keep_indices_and_texts_together() -> None:
     results: dict[int, list[tuple[list[str], si.AdmitResult]]] = {0: [], 1: []}
 
     def writer(which: int) -> None:
-        for seed in range(4):
-            batch = [f"{text} t{which}" for text in _texts(2500, 100 * which + seed)]
+        for seed in range(3):
+            batch = [f"{text} t{which}" for text in _texts(1200, 100 * which + seed)]
             results[which].append((batch, pool.admit(batch)))
 
     assert _run_threads(lambda: writer(0), lambda: writer(1)) == []
@@ -97,7 +97,7 @@ def test_two_writers_keep_indices_and_texts_together() -> None:
 
 
 def test_replacing_list_items_during_admit_changes_nothing() -> None:
-    batch = _texts(20000, 7)
+    batch = _texts(6000, 7)
     original = list(batch)
     stop = threading.Event()
     pool = si.Pool(threads=2)
