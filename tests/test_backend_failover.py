@@ -31,7 +31,8 @@ def seeded(body: dict) -> tuple:
     """A deterministic answer that shows the seed the request carried."""
     choices = [{"index": i, "text": f"{body['prompt']}|seed={body.get('seed')}|{i}", "finish_reason": "stop"}
                for i in range(body.get("n", 1))]
-    return 200, {"choices": choices, "usage": {"prompt_tokens": 2, "completion_tokens": 5}}, {}, 0.0
+    usage = {"prompt_tokens": 2, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 1}}
+    return 200, {"choices": choices, "usage": usage}, {}, 0.0
 
 
 def slow(seconds: float):
@@ -101,6 +102,7 @@ def test_stream_returns_requests_as_they_finish(upstream: FakeServer) -> None:
     key, [completion] = stream.next_finished(timeout=10)
     assert (key, completion.text) == ("a", "slow|seed=1|0")
     assert stream.pending() == 0 and backend.stats.prompts == 2 and backend.stats.seconds > 0
+    assert backend.stats.prompt_tokens == 4 and backend.stats.cached_prompt_tokens == 2
     with pytest.raises(ValueError, match="already pending"):
         stream.submit("c", "x", SamplingParams(max_tokens=2))
         stream.submit("c", "y", SamplingParams(max_tokens=2))

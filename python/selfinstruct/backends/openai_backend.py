@@ -120,9 +120,9 @@ class OpenAIBackend:
         client = HTTPJSONClient(self.config.timeout, self.api_key)
         caller = self._caller(cancelled, client)
 
-        def work(prompt: str, params: SamplingParams) -> list[Completion]:
+        def work(prompt: str, params: SamplingParams) -> tuple[list[Completion], int]:
             reply = caller.call("POST", "/completions", request_body(model, prompt, params))
-            return parse_choices(reply, params.n, self.base_url)
+            return parse_choices(reply, params.n, self.base_url), cached_prompt_tokens(reply)
 
         def on_close() -> None:
             cancelled.set()
@@ -176,3 +176,13 @@ def parse_choices(reply: dict[str, Any], n: int, where: str) -> list[Completion]
         )
         for choice, share in zip(choices, shares)
     ]
+
+
+def cached_prompt_tokens(reply: dict[str, Any]) -> int:
+    """Prompt tokens the server's prefix cache served, where it says (OpenAI's
+    usage.prompt_tokens_details.cached_tokens; vLLM with --enable-prompt-tokens-details)."""
+    details = (reply.get("usage") or {}).get("prompt_tokens_details") or {}
+    try:
+        return int(details.get("cached_tokens") or 0)
+    except (TypeError, ValueError):
+        return 0

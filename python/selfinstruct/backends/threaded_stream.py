@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Union
 
 from .base import BackendError, Completion, GenerationStats, SamplingParams
 from .http_client import Cancelled
 from .streaming import FinishedQueue
 
-Work = Callable[[str, SamplingParams], list[Completion]]
+# One request's completions, or (completions, prompt tokens served from the prefix cache).
+Work = Callable[[str, SamplingParams], Union[list[Completion], tuple[list[Completion], int]]]
 _STOP = object()
 
 
