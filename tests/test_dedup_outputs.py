@@ -254,8 +254,12 @@ def test_ctrl_c_during_publication_is_acted_on_after_both_renames(tmp_path, sour
         return real_replace(src, dst)
 
     monkeypatch.setattr(outputs_module.os, "replace", replace_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        dedup_file(source, tmp_path / "out.jsonl", progress=False)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the runner ignores SIGINT
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dedup_file(source, tmp_path / "out.jsonl", progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert calls == ["out.jsonl", "out.rejects.jsonl"]
     assert listing(tmp_path) == ["in.jsonl", "out.jsonl", "out.rejects.jsonl"]  # the new pair, complete
     assert (tmp_path / "out.rejects.jsonl").read_text().count("\n") == 1
