@@ -152,3 +152,11 @@ def test_same_outputs_with_and_without_orjson(tmp_path, monkeypatch):
     assert (fast.parser, plain.parser) == ("orjson", "json")
     assert fast.output.read_bytes() == plain.output.read_bytes() and fast.kept == plain.kept == 5
     assert fast.rejects.read_bytes() == plain.rejects.read_bytes()
+
+
+def test_input_without_suffix_and_a_closed_stdout(tmp_path):
+    source = write_jsonl(tmp_path / "data", ROWS)
+    result = subprocess.run(f"{sys.executable} -m selfinstruct dedup {source} --no-progress | head -c 1",
+                            shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "data.dedup", "data.dedup.rejects.jsonl"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -101,7 +102,10 @@ def run_dedup(args: argparse.Namespace) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    print(summary.describe())
     for warning in summary.warnings:
         print(f"selfinstruct: warning: {warning}", file=sys.stderr)
+    try:
+        print(summary.describe(), flush=True)
+    except BrokenPipeError:  # `... | head`: the outputs are published; stop writing to the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

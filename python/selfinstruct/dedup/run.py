@@ -120,6 +120,8 @@ def dedup_file(
         if input_path == STDIN or not stat.S_ISREG(os.stat(input_path).st_mode):
             raise OutputError("the input is not a regular file: give the output path (-o)")
         output_path = default_output_path(input_path)
+        if rejects_path is None:  # INPUT.dedup.rejects.jsonl, also for an input without a suffix
+            rejects_path = Path(input_path).with_name(f"{Path(input_path).stem}.dedup.rejects.jsonl")
     if rejects_path is None:
         rejects_path = rejects_path_for(output_path)
     # Built first so that bad options fail before anything is read.
