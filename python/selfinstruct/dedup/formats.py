@@ -70,18 +70,27 @@ def parse_records(source: SourceText, field: str, fmt: str | None = None, *, fas
     fmt: "jsonl", "json", "text" or None (detect). fast: use orjson for JSONL (None: when installed).
     Raises RecordError naming the file and line of the first bad record.
     """
+    guessed = fmt is None and PurePath(source.name).suffix.lower() not in _SUFFIX_FORMATS
     fmt = fmt or detect_format(source.name, source.text)
-    if fmt == "jsonl":
-        loads = orjson_loads() if fast is not False else None
-        if fast and loads is None:
-            raise ImportError('orjson is not installed: pip install "selfinstruct[fast]"')
-        records = _parse_jsonl(source, field, loads)
-    elif fmt == "json":
-        records = _parse_json_list(source, field)
-    elif fmt == "text":
-        records = _parse_text(source)
-    else:
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    try:
+        if fmt == "jsonl":
+            loads = orjson_loads() if fast is not False else None
+            if fast and loads is None:
+                raise ImportError('orjson is not installed: pip install "selfinstruct[fast]"')
+            records = _parse_jsonl(source, field, loads)
+        elif fmt == "json":
+            records = _parse_json_list(source, field)
+        elif fmt == "text":
+            records = _parse_text(source)
+        else:
+            raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    except RecordError as error:
+        if not guessed or fmt == "text":
+            raise
+        problem = str(error)[len(f"{error.path}:{error.line}: "):]
+        kind = "a JSON list" if fmt == "json" else "JSONL"
+        raise RecordError(error.path, error.line, f"{problem} (read as {kind} from its first character; "
+                          "pass --format text if it is plain text)") from None
     if "\\u" in source.text:  # decoded UTF-8 has no surrogates: only JSON escapes can make one
         _check_unicode(source.name, records)
     return records
