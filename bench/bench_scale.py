@@ -186,9 +186,11 @@ def main() -> None:
             out = Path(tempfile.mkdtemp(prefix="bench-scale-"))
             try:
                 child = subprocess.run([sys.executable, __file__, "--child", str(size), mode, str(out), str(stream)],
-                                       capture_output=True, text=True, check=True)
+                                       capture_output=True, text=True)
             finally:
                 shutil.rmtree(out, ignore_errors=True)
+            if child.returncode:
+                sys.exit(f"N={size:,} {mode} failed:\n{child.stderr[-3000:]}")
             result = json.loads(child.stdout.strip().splitlines()[-1])
             results[(size, mode)] = result
             deciles = " ".join("-" if d is None else f"{d:.3f}" for d in result["deciles_ms"])
