@@ -15,7 +15,7 @@ from rouge_score import rouge_scorer
 import selfinstruct.pipeline.runner as runner
 from selfinstruct.pipeline import bootstrap, generate_instructions, prepare_finetuning
 from selfinstruct.pipeline.config import PipelineConfig
-from selfinstruct.pipeline import publish
+from selfinstruct.pipeline import publish, similarity
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pipeline_fakes import FakeBackend, StreamingFakeBackend, small_config  # noqa: E402
@@ -71,8 +71,12 @@ def test_progress_has_one_line_per_batch(config: PipelineConfig) -> None:
     assert [line["pool_size"] for line in by_step["generate-instances"]][-1] == 30
 
 
+@pytest.mark.parametrize("background", [False, True])
 @pytest.mark.parametrize("backend", [FakeBackend, StreamingFakeBackend])
-def test_similarity_fields_are_exact_whichever_path_computes_them(config: PipelineConfig, backend: type) -> None:
+def test_similarity_fields_are_exact_whichever_path_computes_them(config: PipelineConfig, backend: type,
+                                                                  background: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Computed in the driver's idle time, on a background thread, or after the loop: the same values."""
+    monkeypatch.setattr(similarity, "BACKGROUND_MIN_CORES", 1 if background else 10**6)
     generate_instructions(config, backend())
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     pool = [json.loads(line)["instruction"] for line in config.seed_tasks.read_text().splitlines()]

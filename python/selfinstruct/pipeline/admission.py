@@ -16,6 +16,7 @@ from __future__ import annotations
 import array
 import bisect
 import json
+import os
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -29,6 +30,7 @@ from .journal import Journal, committed_records
 from .prompts import Prompt
 from .publish import publish_lines
 from .seeding import request_rng, sampling_seed
+from . import similarity
 from .similarity import SimilarityFields
 from .step import Step
 
@@ -103,6 +105,8 @@ class AdmissionStep(Step):
             self.similarity = SimilarityFields(self.pool, len(self.seeds), state_path(config, self.name, ".similarity.jsonl"),
                                                config.similarity_sample, config.seed, config.similarity_tokenizer)
             self.similarity.recover(len(self.machine))
+            if (os.cpu_count() or 1) >= similarity.BACKGROUND_MIN_CORES:
+                self.similarity.start_background()
 
     def progress_total(self) -> tuple[Optional[int], int]:
         target = self.config.num_instructions
@@ -163,7 +167,11 @@ class AdmissionStep(Step):
         return {"stalled": self.stalled}
 
     def idle(self) -> bool:
-        return self.similarity.work() if self.similarity is not None else False
+        return self.similarity.work() if self.similarity is not None and not self.similarity.background else False
+
+    def cleanup(self) -> None:
+        if self.similarity is not None:
+            self.similarity.stop()
 
     def before_commit(self) -> None:
         if self.similarity is not None:

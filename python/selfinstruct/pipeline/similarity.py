@@ -4,9 +4,11 @@
 and `avg_similarity_score` (numpy's mean of F over the pool) describe each admitted instruction
 against the pool as it was just before its admission: the seeds and every earlier admission. They
 are exact and the same values the reference computes; each costs a scan of the pool (O(pool)), so
-they never run inside the admission loop. Admitted instructions are queued here; the driver
-computes them while it waits for the engine (`work`), and `finish` computes the rest when the
-step ends, before the output file is written. Results are appended to a side log,
+they never run inside the admission loop. Admitted instructions are queued here; on a machine
+with BACKGROUND_MIN_CORES cores or more a background thread computes them continuously (Pool's
+methods release the GIL and are safe beside admission), elsewhere the driver computes them while
+it waits for the engine (`work`); `finish` computes the rest when the step ends, before the
+output file is written. Results are appended to a side log,
 `state/<step>.similarity.jsonl`, flushed with each journal commit: a killed run keeps what it
 computed. `sample=S` (`--similarity-sample S`) is an explicit, cheaper estimate instead: both
 fields over S pool entries drawn at random (seeded per instruction) from that same prefix.
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -26,6 +29,7 @@ from ..rouge import cdist
 from .seeding import derive_seed
 
 TOP = 10
+BACKGROUND_MIN_CORES = 4  # below this, a background thread would slow the admission loop itself
 
 
 def top_entries(scores: np.ndarray, k: int = TOP) -> np.ndarray:
@@ -55,6 +59,10 @@ class SimilarityFields:
         self._buffer: list[str] = []
         self.pairs = 0
         self.seconds = 0.0
+        self._lock = threading.Condition()
+        self._thread: Optional[threading.Thread] = None
+        self._stopping = False
+        self._error: Optional[BaseException] = None
 
     def recover(self, admitted: int) -> None:
         """Keep the logged fields of the first `admitted` admissions (a torn or extra tail goes)."""
@@ -77,21 +85,61 @@ class SimilarityFields:
 
     def add(self, count: int = 1) -> None:
         """`count` more admissions (the next pool entries) need their fields."""
-        self.queued += count
+        with self._lock:
+            self.queued += count
+            self._lock.notify()
 
     @property
     def pending(self) -> int:
         return self.queued - self.done
+
+    @property
+    def background(self) -> bool:
+        return self._thread is not None
 
     def work(self) -> bool:
         """Compute the fields of the oldest pending admission; True while more are pending."""
         if self.pending <= 0:
             return False
         started = time.perf_counter()
-        self._buffer.append(json.dumps(self.fields(self.done), ensure_ascii=False) + "\n")
-        self.done += 1
+        line = json.dumps(self.fields(self.done), ensure_ascii=False) + "\n"
+        with self._lock:
+            self._buffer.append(line)
+            self.done += 1
         self.seconds += time.perf_counter() - started
         return self.pending > 0
+
+    def start_background(self) -> None:
+        """Compute pending fields on a background thread from now on (until `finish` or `stop`)."""
+        self._thread = threading.Thread(target=self._background, name="similarity-fields", daemon=True)
+        self._thread.start()
+
+    def _background(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    while self.pending <= 0 and not self._stopping:
+                        self._lock.wait()
+                    if self._stopping and (self.pending <= 0 or self._error is not None):
+                        return
+                self.work()
+        except BaseException as error:  # handed to the driver thread at its next flush
+            self._error = error
+
+    def stop(self, drain: bool = False) -> None:
+        """End the background thread (after computing everything pending, with `drain`)."""
+        if self._thread is None:
+            return
+        with self._lock:
+            self._stopping = True
+            if not drain:
+                self.queued = self.done  # nothing more to compute
+            self._lock.notify()
+        while self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+            if drain:
+                self.flush()
+        self._thread = None
 
     def fields(self, admission: int) -> dict[str, Any]:
         """The two fields of admission number `admission` (pool entry base + admission)."""
@@ -116,16 +164,21 @@ class SimilarityFields:
 
     def flush(self) -> None:
         """Append and fsync the computed fields (called with each journal commit)."""
-        if not self._buffer:
+        if self._error is not None:
+            raise RuntimeError("computing the similarity fields failed") from self._error
+        with self._lock:
+            lines, self._buffer = self._buffer, []
+        if not lines:
             return
         with open(self.path, "ab") as handle:
-            handle.write("".join(self._buffer).encode())
+            handle.write("".join(lines).encode())
             handle.flush()
             os.fsync(handle.fileno())
-        self._buffer = []
 
     def finish(self, flush_every: int = 1000) -> None:
         """Compute every pending admission's fields (the end of the step), flushing as it goes."""
+        if self._thread is not None:
+            self.stop(drain=True)
         while self.work():
             if len(self._buffer) >= flush_every:
                 self.flush()

@@ -98,6 +98,9 @@ class Step:
     def finish(self, journal: Journal) -> None:
         """After the loop (also when nothing was left to do): publish outputs."""
 
+    def cleanup(self) -> None:
+        """Stop side work (the step ended, or failed)."""
+
     def adopt(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """The state to resume from for a data file found without its state file."""
         return {"next_request": len(records), "counts": {}}
@@ -107,28 +110,35 @@ class Step:
         config = self.config
         settings = config.step_settings(*self.settings_sections)
         with Journal(self.name, self.data_path, state_path(config, self.name), settings) as journal:
-            state = journal.recover_state(adopt=self.adopt) or {}
-            self.summary.counts.update(state.get("counts", {}))
-            self.log.recover(state.get("logs"))
-            start = state.get("next_request", 0)
-            self.restore(journal, state.get("step") or {}, start)
-            total, done = self.progress_total()
-            progress = StepProgress(self.summary, total, done, config.progress, unit=self.unit)
-            stats = getattr(self.backend, "stats", None)
-            before = stats.copy() if hasattr(stats, "copy") else None
             try:
-                note = self.stop_note()
-                if note is None:
-                    note = self._stream(journal, start, progress)
+                return self._run(journal)
             finally:
-                progress.close()
-            if before is not None and hasattr(stats, "since"):
-                used = stats.since(before)
-                if getattr(used, "cached_prompt_tokens", 0) and used.prompt_tokens:
-                    self.summary.prefix_cache_hit_rate = used.cached_prompt_tokens / used.prompt_tokens
-            if note:
-                self.summary.note = note
-            self.finish(journal)
+                self.cleanup()
+
+    def _run(self, journal: Journal) -> StepSummary:
+        config = self.config
+        state = journal.recover_state(adopt=self.adopt) or {}
+        self.summary.counts.update(state.get("counts", {}))
+        self.log.recover(state.get("logs"))
+        start = state.get("next_request", 0)
+        self.restore(journal, state.get("step") or {}, start)
+        total, done = self.progress_total()
+        progress = StepProgress(self.summary, total, done, config.progress, unit=self.unit)
+        stats = getattr(self.backend, "stats", None)
+        before = stats.copy() if hasattr(stats, "copy") else None
+        try:
+            note = self.stop_note()
+            if note is None:
+                note = self._stream(journal, start, progress)
+        finally:
+            progress.close()
+        if before is not None and hasattr(stats, "since"):
+            used = stats.since(before)
+            if getattr(used, "cached_prompt_tokens", 0) and used.prompt_tokens:
+                self.summary.prefix_cache_hit_rate = used.cached_prompt_tokens / used.prompt_tokens
+        if note:
+            self.summary.note = note
+        self.finish(journal)
         self.summary.outputs = self.summary.outputs or (str(self.data_path),)
         return self.summary
 
