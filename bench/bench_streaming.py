@@ -17,7 +17,7 @@ classification`, step-2-shaped prompts: one long few-shot prefix shared by all, 
 
 Between taking a result and submitting the next (streamed) or after each round (rounds), the
 driver thread may spend --driver-ms per completion (default 0: the engines alone). Each repeat
-runs both modes, in alternating order. Printed per mode: completion tokens/s (tokens over the
+runs both modes, in alternating order, each from an empty prefix cache. Printed per mode: completion tokens/s (tokens over the
 mode's wall time), for streamed the fraction of wall time the engine had requests in flight
 and the mean number in flight as a fraction of the window, and the prefix-cache hit rate (prompt tokens
 served from vLLM's cache; vLLM only). The streamed/rounds ratio is per repeat, then the median.
@@ -147,6 +147,8 @@ def main() -> int:
         prompts = make(args.count, random.Random(100 + repeat), instructions)
         order = modes if repeat % 2 == 0 else list(reversed(modes))
         for mode in order:
+            if hasattr(backend, "reset_prefix_cache"):
+                backend.reset_prefix_cache()  # each mode starts cold, whatever ran before
             wall, delta, streamed = runners[mode](backends, backend, prompts, params, args.window, args.driver_ms)
             rate = delta.completion_tokens / wall
             rates[mode].append(rate)

@@ -95,6 +95,10 @@ def streamed():
     stream_all([("long-1", long_prompt, SamplingParams(max_tokens=2))], window=1)
     stream_all([("long-2", long_prompt, SamplingParams(max_tokens=2))], window=1)
     result["cached_tokens"] = backend.stats.since(before).cached_prompt_tokens
+    backend.reset_prefix_cache()
+    before = backend.stats.copy()
+    stream_all([("long-3", long_prompt, SamplingParams(max_tokens=2))], window=1)
+    result["cached_after_reset"] = backend.stats.since(before).cached_prompt_tokens
     stream = backend.open_stream(2)
     stream.submit("x", PROMPTS[0], SamplingParams(max_tokens=8))
     try:
@@ -162,7 +166,7 @@ def check(out: dict, model_dir: Path) -> None:
     assert sampled == dict(out["stream_sampled_again"]), "per-request seeds: same requests, same window, same output"
     prompts, completions, seconds = out["stream_stats"]
     assert (prompts, completions) == (3, 6) and seconds > 0
-    assert out["cached_tokens"] >= 128
+    assert out["cached_tokens"] >= 128 and out["cached_after_reset"] == 0
     assert "close it before calling generate" in out["generate_during_stream"]
     assert out["generate_after_stream"] == 1
 

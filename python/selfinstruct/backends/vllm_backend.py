@@ -162,6 +162,15 @@ class VLLMBackend:
         self.stats.cached_prompt_tokens += sum(int(output.num_cached_tokens or 0) for output in outputs)
         return results
 
+    def reset_prefix_cache(self) -> None:
+        """Empty the engine's prefix cache (benchmarks start each measurement from a cold cache)."""
+        if self._llm is None:
+            raise BackendError("the vllm backend is closed")
+        if self._stream is not None:
+            raise BackendError("a stream is open on this engine: close it before resetting the cache")
+        if self.prefix_caching:
+            self._llm.reset_prefix_cache()
+
     def open_stream(self, window: int) -> VLLMStream:
         """A stream keeping up to `window` requests in the engine, each sampled with its own seed
         (`params.seed`; without one, a seed derived from the backend seed and the request's number).
