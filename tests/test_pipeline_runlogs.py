@@ -117,8 +117,14 @@ def test_a_finished_run_loads_no_model(config: PipelineConfig, monkeypatch: pyte
     after = {p: p.read_bytes() for p in config.output_dir.rglob("*") if p.is_file() and p.name != "progress.jsonl"}
     assert after == before
     assert not list(config.output_dir.rglob("*.lock")), "lock files are removed when a run ends"
+    for step in STEPS[1:]:  # each step alone finds its own work done too
+        assert runner.run_steps(config, [step])[0].note == "nothing to do: already complete"
     grown = dataclasses.replace(config, num_instructions=35)
     assert runner.pending_steps(grown, list(STEPS)) == list(STEPS)
+    monkeypatch.undo()
+    generate_instructions(grown, FakeBackend())  # step 1 grows: steps 2 and 3 have work again
+    assert runner.pending_steps(grown, list(STEPS)) == list(STEPS[1:])
+    assert runner.pending_steps(grown, ["generate-instances"]) == []  # waits for step 2's answers
 
 
 def _prepare(config: PipelineConfig) -> str:

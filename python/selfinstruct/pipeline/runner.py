@@ -69,11 +69,19 @@ def _committed(config: PipelineConfig, step: str) -> Optional[dict[str, Any]]:
     return last_commit(state_path(config, JOURNALS[step]))
 
 
-def _finished(config: PipelineConfig, step: str, earlier_lines: Optional[int]) -> tuple[bool, Optional[int]]:
-    """(whether `step` has nothing left to do, its committed records), from its state files only."""
+def _published_records(config: PipelineConfig, step: str) -> Optional[int]:
+    """How many records a step-1 (or Alpaca) output file holds, from its marker."""
+    try:
+        return int(json.loads(state_path(config, JOURNALS[step], ".published.json").read_text())["records"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _finished(config: PipelineConfig, step: str) -> bool:
+    """Whether `step` has nothing left to do, from the state files only (no model needed)."""
     commit = _committed(config, step)
     if commit is None:
-        return False, None
+        return False
     lines = commit["data_lines"]
     if step in ("generate-instructions", "generate-tasks"):
         state = commit.get("state") or {}
@@ -81,15 +89,18 @@ def _finished(config: PipelineConfig, step: str, earlier_lines: Optional[int]) -
         try:
             published = json.loads(marker.read_text())
         except (OSError, ValueError):
-            return False, lines
+            return False
         stalled = (state.get("step") or {}).get("stalled", 0)
         window = config.window_for(config.prompts_per_round)
         done = lines >= config.num_instructions or bool(
             config.max_stalled_rounds and stalled >= config.max_stalled_rounds * window)
-        up_to_date = published == {"records": lines, "bytes": commit["data_bytes"], "fields": config.similarity_fields,
-                                   "sample": config.similarity_sample}
-        return done and up_to_date, lines
-    return earlier_lines is not None and lines == earlier_lines, lines
+        return done and published == {"records": lines, "bytes": commit["data_bytes"],
+                                      "fields": config.similarity_fields, "sample": config.similarity_sample}
+    inputs = _published_records(config, "generate-instructions")
+    if step == "generate-instances":
+        answered = _committed(config, "identify-clf")
+        inputs = min(inputs, answered["data_lines"]) if inputs is not None and answered else None
+    return inputs is not None and lines == inputs
 
 
 def _finished_summary(config: PipelineConfig, step: str) -> StepSummary:
@@ -102,10 +113,8 @@ def _finished_summary(config: PipelineConfig, step: str) -> StepSummary:
 
 def pending_steps(config: PipelineConfig, steps: list[str]) -> list[str]:
     """The steps (from the first one with work left) that a run must make; [] when all are done."""
-    lines: Optional[int] = None
     for position, step in enumerate(steps):
-        done, lines = _finished(config, step, lines)
-        if not done:
+        if not _finished(config, step):
             return steps[position:]
     return []
 
