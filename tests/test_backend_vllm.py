@@ -142,12 +142,10 @@ def run_child(tmp_path: Path, model_dir: Path, guarded: bool, env_extra: dict[st
 def check(out: dict, model_dir: Path) -> None:
     assert out["name"] == "vllm"  # auto + a model + vllm importable
     greedy = out["greedy"]
-    assert greedy == out["greedy_again"]
     assert "Paris" in greedy[1][0]["text"]
     assert all(c["prompt_tokens"] > 0 and 0 < c["completion_tokens"] <= 12 for [c] in greedy)
     stopped = out["stopped"][0][0]
     assert stopped["finish_reason"] == "stop" and "\n" not in stopped["text"]
-    assert greedy[0][0]["text"].startswith(stopped["text"])
     assert all(c["finish_reason"] == "length" and c["completion_tokens"] == 2 for [c] in out["short"])
     assert out["penalised"] != greedy
     assert [len(r) for r in out["sampled"]] == [2, 2, 2]
@@ -178,6 +176,10 @@ def test_vllm_engine_in_process_from_an_unguarded_script(tmp_path: Path, model_d
     out = run_child(tmp_path, model_dir, guarded=False, env_extra={})
     check(out, model_dir)
     assert out["in_process"] is True and out["prefix_caching"] is True  # emptied before each round
+    # In process, a round's prompts enter the engine together, so its batches, and its greedy
+    # output, repeat exactly. (Spawned, the engine may start before the last prompt arrives.)
+    assert out["greedy"] == out["greedy_again"]
+    assert out["greedy"][0][0]["text"].startswith(out["stopped"][0][0]["text"])
     # Reseeding the in-process engine per round: a round depends on its seed, not on history.
     assert out["sampled"] == out["sampled_again"]
 
