@@ -1,6 +1,7 @@
 #include "selfinstruct/lcs.hpp"
 
 #include "selfinstruct/detail/bits.hpp"
+#include "selfinstruct/detail/lcs_step.hpp"
 
 #include <algorithm>
 
@@ -10,21 +11,6 @@ namespace {
 // Dense mask rows cost (distinct tokens x words) words; above this many, use positions instead.
 constexpr uint64_t kDenseBudgetWords = uint64_t{1} << 18;  // 2 MiB
 
-// v <- (v + u) | (v - u) over `words` words with u = v & row, carrying across words.
-inline void advance(uint64_t* v, const uint64_t* row, uint32_t words) {
-  uint64_t carry = 0;
-  for (uint32_t w = 0; w < words; ++w) {
-    const uint64_t vw = v[w];
-    const uint64_t u = vw & row[w];
-    // (vw + u + carry) with carry out; vw - u never borrows because u is a subset of vw.
-    const uint64_t sum1 = vw + u;
-    const uint64_t carry1 = sum1 < vw;
-    const uint64_t sum = sum1 + carry;
-    const uint64_t carry2 = sum < sum1;
-    carry = carry1 | carry2;
-    v[w] = sum | (vw - u);
-  }
-}
 }  // namespace
 
 void LcsPattern::assign(const uint32_t* tokens, uint32_t length) {
@@ -76,7 +62,7 @@ uint32_t LcsPattern::lcs_blocks(const uint32_t* text, uint32_t text_length) cons
   for (uint32_t j = 0; j < text_length; ++j) {
     const uint32_t row = rows_.find(text[j]);
     if (row == detail::TokenRows::kAbsent) continue;
-    advance(v.data(), masks_.data() + static_cast<size_t>(row) * words_, words_);
+    detail::lcs_step(v.data(), masks_.data() + static_cast<size_t>(row) * words_, v.data(), words_);
   }
   return count_lcs(v);
 }
@@ -90,7 +76,7 @@ uint32_t LcsPattern::lcs_sparse(const uint32_t* text, uint32_t text_length) cons
     const uint32_t* first = positions_.data() + row_starts_[row];
     const uint32_t* last = positions_.data() + row_starts_[row + 1];
     for (const uint32_t* p = first; p != last; ++p) mask[*p / 64] |= uint64_t{1} << (*p % 64);
-    advance(v.data(), mask.data(), words_);
+    detail::lcs_step(v.data(), mask.data(), v.data(), words_);
     for (const uint32_t* p = first; p != last; ++p) mask[*p / 64] = 0;
   }
   return count_lcs(v);

@@ -1,5 +1,7 @@
 #include "selfinstruct/detail/summary_lcs.hpp"
 
+#include "selfinstruct/detail/lcs_step.hpp"
+
 #include <algorithm>
 
 namespace selfinstruct::detail {
@@ -22,18 +24,7 @@ uint32_t SummaryLcs::cell(uint32_t i, uint32_t j, uint32_t words) const {
 
 void SummaryLcs::step(const uint32_t* c, uint32_t j, const uint64_t* column, uint64_t* next, uint32_t words) const {
   const uint64_t* row = masks_.data() + static_cast<size_t>(c[j]) * words;
-  uint64_t carry = 0;
-  for (uint32_t w = 0; w < words; ++w) {
-    // Bits of a matched reference position are 0; (v + u) | (v - u) with u = v & row, the sum
-    // carried across words.
-    const uint64_t v = column[w];
-    const uint64_t u = v & row[w];
-    const uint64_t sum1 = v + u;
-    const uint64_t carry1 = sum1 < v;
-    const uint64_t sum = sum1 + carry;
-    carry = carry1 | (sum < sum1);
-    next[w] = sum | (v - u);
-  }
+  lcs_step(column, row, next, words);
 }
 
 void SummaryLcs::load_columns(const uint32_t* c, uint32_t first, uint32_t last, uint32_t words) {
