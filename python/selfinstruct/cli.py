@@ -6,6 +6,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
+from .cli_errors import guarded
 from .records import RecordError
 
 
@@ -39,17 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(dedup_only=arguments[:1] == ["dedup"])  # start-up time counts for dedup
     args = parser.parse_args(arguments)
-    try:
-        return int(args.func(args) or 0)
-    except RecordError as error:
-        print(f"selfinstruct: error: {error}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
-        print(f"selfinstruct: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("selfinstruct: interrupted", file=sys.stderr)
-        return 130
+    # The last net for every command: data and file errors as one line, never a traceback.
+    run = guarded("selfinstruct", lambda parsed: int(parsed.func(parsed) or 0),
+                  errors=(RecordError, FileNotFoundError, IsADirectoryError, PermissionError))
+    return run(args)
 
 
 if __name__ == "__main__":

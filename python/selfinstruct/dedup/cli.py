@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from ..cli_errors import report_error
 from ..records import RecordError
 from ..rouge import TOKENIZERS
 from .formats import FORMATS
@@ -94,11 +95,9 @@ def run_dedup(args: argparse.Namespace) -> int:
             progress=not args.no_progress and sys.stderr.isatty(),
         )
     except (RecordError, OutputError, ValueError, OSError) as error:
-        print(f"selfinstruct: error: {error}", file=sys.stderr)
-        return 2
+        return report_error("selfinstruct", error)
     except MemoryError:
-        print("selfinstruct: error: out of memory; nothing was published", file=sys.stderr)
-        return 2
+        return report_error("selfinstruct", "out of memory; nothing was published")
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from ..cli_errors import RESUME_HINT, guarded, show_selfinstruct_notes
 from ..records import write_atomic
 from .items import TRACKS, EvalItem
 from .prompts import PROMPT_STYLES
@@ -194,24 +194,8 @@ def _backend_config(args: argparse.Namespace) -> Any:
 
 
 def _handler(command: str, run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def handle(args: argparse.Namespace) -> int:
-        logger = logging.getLogger("selfinstruct")
-        if not logger.handlers:  # our notes (a torn line removed on resume), not every library's INFO logs
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-        try:
-            return run(args)
-        except (ValueError, OSError, RuntimeError, ImportError) as error:
-            print(f"selfinstruct {command}: error: {error}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            hint = "; rerun the same command to resume" if command == "predict" else ""
-            print(f"selfinstruct {command}: interrupted{hint}", file=sys.stderr)
-            return 130
-
-    return handle
+    hint = RESUME_HINT if command == "predict" else ""
+    return guarded(f"selfinstruct {command}", run, interrupted_hint=hint, setup=show_selfinstruct_notes)
 
 
 def add_evaluate_commands(subparsers: Any) -> None:

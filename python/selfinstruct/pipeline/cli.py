@@ -4,11 +4,11 @@ with `add_pipeline_commands`; `python -m selfinstruct.pipeline.cli` works on its
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from typing import Any, Callable, Optional, Sequence
 
+from ..cli_errors import RESUME_HINT, guarded, show_selfinstruct_notes
 from .options import add_arguments, backend_specs, pipeline_specs, resolve
 
 COMMANDS: dict[str, tuple[str, bool]] = {
@@ -43,23 +43,8 @@ def _run(command: str, args: argparse.Namespace) -> int:
 
 
 def _handler(command: str) -> Callable[[argparse.Namespace], int]:
-    def handle(args: argparse.Namespace) -> int:
-        logger = logging.getLogger("selfinstruct")
-        if not logger.handlers:  # our notes (resume, dropped tails) only, not every library's INFO logs
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-        try:
-            return _run(command, args)
-        except (ValueError, OSError, RuntimeError, ImportError) as error:  # bad input, missing file or engine
-            print(f"selfinstruct {command}: error: {error}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            print(f"selfinstruct {command}: interrupted; rerun the same command to resume", file=sys.stderr)
-            return 130
-
-    return handle
+    return guarded(f"selfinstruct {command}", lambda args: _run(command, args),
+                   interrupted_hint=RESUME_HINT, setup=show_selfinstruct_notes)
 
 
 def add_pipeline_commands(subparsers: Any) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
-import sys
 from pathlib import Path
+
+from ..cli_errors import guarded
 
 
 def _port(value: str) -> int:
@@ -94,19 +95,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(run):  # type: ignore[no-untyped-def]
-    def handle(args: argparse.Namespace) -> int:
-        logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
-        try:
-            return run(args)
-        except (ValueError, OSError, RuntimeError, ImportError) as error:  # bad input, busy file, missing extra
-            print(f"selfinstruct {args.command}: error: {error}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            print(f"selfinstruct {args.command}: interrupted", file=sys.stderr)
-            return 130
-    return handle
+def _show_warnings() -> None:
+    """Library warnings (an incomplete last line skipped) as `WARNING: ...` lines on stderr."""
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
 
 
-_run_rate = _guarded(_serve)
-_run_rate_results = _guarded(lambda args: _write_results(args.ratings, args.output_dir, args.models))
+_run_rate = guarded("selfinstruct rate", _serve, setup=_show_warnings)
+_run_rate_results = guarded("selfinstruct rate-results",
+                            lambda args: _write_results(args.ratings, args.output_dir, args.models),
+                            setup=_show_warnings)
