@@ -92,7 +92,7 @@ def test_outputs_are_checked_before_reading_the_input(tmp_path, source, monkeypa
     def no_work(*args, **kwargs):
         raise AssertionError("the input was read although an output is unusable")
 
-    monkeypatch.setattr("selfinstruct.dedup.run.read_source", no_work)
+    monkeypatch.setattr("selfinstruct.dedup.run.open_input", no_work)
     with pytest.raises(OutputError, match="directory .*missing.* does not exist"):
         dedup_file(source, tmp_path / "missing" / "out.jsonl", progress=False)
     (tmp_path / "out.rejects.jsonl").mkdir()

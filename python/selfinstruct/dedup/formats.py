@@ -3,23 +3,28 @@
 Each record keeps its text (the field that is compared), its line in the file, and its source
 text exactly as it appears (the JSONL line, the JSON list item, the text line), so kept records
 are written back byte for byte. Every error names the file and the line, JSON lists included.
+JSONL and text are parsed block by block as they stream in (source.read_blocks), so only one
+block's records are held at a time; a JSON list is parsed whole.
 
 JSONL lines are parsed with orjson when it is installed (`pip install "selfinstruct[fast]"`) and
-with the standard library otherwise. orjson only ever speeds up the common case: whenever it
-refuses a line, the line is parsed again by the standard library, which decides (and words any
-error), so both parsers give identical results.
+with the standard library otherwise. orjson only ever speeds up the common case (a block whose
+every line is an object with a string field, parsed in one pass): whenever it refuses a line, the
+block is parsed again line by line and the standard library decides (and words any error), so
+both parsers give identical results.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
 from array import array
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..records import RecordError, json_type_name, parse_json, parse_object
-from .source import SourceText
+from .source import Block, SourceText
 
 FORMATS = ("jsonl", "json", "text")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -38,12 +43,12 @@ def orjson_loads() -> Callable[[str], Any] | None:
 
 @dataclass
 class Records:
-    """The records of one input, in file order."""
+    """Records of one input (or one part of it), in file order."""
 
     format: str
     texts: list[str]
     lines: array  # 1-based line of each record (array of int64)
-    sources: list[str]  # each record's own text in the file, without its line end
+    sources: list  # each record's own text in the file, without its line end (bytes as streamed, str from parse_records)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -65,25 +70,54 @@ def detect_format(name: str, text: str) -> str:
 
 
 def parse_records(source: SourceText, field: str, fmt: str | None = None, *, fast: bool | None = None) -> Records:
-    """All records of `source`; the text of each is its string `field` (JSON) or the line itself (text).
+    """All records of a whole decoded input; sources as str. See `stream_records`."""
+    block = Block(1, source.text.encode("utf-8"), source.text, True)
+    parts = list(stream_records(source.name, iter([block]), field, fmt, fast=fast))
+    texts: list[str] = []
+    lines = array("q")
+    sources: list[str] = []
+    for part in parts:
+        texts += part.texts
+        lines += part.lines
+        sources += (item.decode("utf-8") for item in part.sources)
+    fmt = parts[0].format if parts else (fmt or detect_format(source.name, source.text))
+    return Records(fmt, texts, lines, sources)
 
-    fmt: "jsonl", "json", "text" or None (detect). fast: use orjson for JSONL (None: when installed).
-    Raises RecordError naming the file and line of the first bad record.
+
+def stream_records(
+    name: str, blocks: Iterator[Block], field: str, fmt: str | None = None, *, fast: bool | None = None
+) -> Iterator[Records]:
+    """The records of an input streamed as `blocks` (source.read_blocks), a part per block; sources as bytes.
+
+    The text of a record is its string `field` (JSON) or the line itself (text). fmt: "jsonl",
+    "json", "text" or None (detect). fast: use orjson for JSONL (None: when installed). A JSON
+    list is parsed whole. Raises RecordError naming the file and line of the first bad record.
     """
-    guessed = fmt is None and PurePath(source.name).suffix.lower() not in _SUFFIX_FORMATS
-    fmt = fmt or detect_format(source.name, source.text)
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    loads = orjson_loads() if fast is not False else None
+    if fast and loads is None:
+        raise ImportError('orjson is not installed: pip install "selfinstruct[fast]"')
+    guessed = fmt is None and PurePath(name).suffix.lower() not in _SUFFIX_FORMATS
+    seen: list[Block] = []
+    if fmt is None:  # the first non-blank character decides, however many blank blocks come first
+        for block in blocks:
+            seen.append(block)
+            if block.text.strip(" \t\n\r") or block.last:
+                break
+        fmt = detect_format(name, "".join(block.text for block in seen))
+    blocks = itertools.chain(seen, blocks)
     try:
-        if fmt == "jsonl":
-            loads = orjson_loads() if fast is not False else None
-            if fast and loads is None:
-                raise ImportError('orjson is not installed: pip install "selfinstruct[fast]"')
-            records = _parse_jsonl(source, field, loads)
-        elif fmt == "json":
-            records = _parse_json_list(source, field)
-        elif fmt == "text":
-            records = _parse_text(source)
+        if fmt == "json":
+            text = "".join(block.text for block in blocks)
+            parts = [(_parse_json_list(SourceText(name, text), field), "\\u" in text)]
         else:
-            raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+            parse = functools.partial(_parse_jsonl, name, field=field, fast_loads=loads) if fmt == "jsonl" else _parse_text
+            parts = ((parse(block), b"\\u" in block.data) for block in blocks)
+        for part, escaped in parts:
+            if escaped:  # decoded UTF-8 has no surrogates: only JSON escapes can make one
+                _check_unicode(name, part)
+            yield part
     except RecordError as error:
         if not guessed or fmt == "text":
             raise
@@ -91,9 +125,6 @@ def parse_records(source: SourceText, field: str, fmt: str | None = None, *, fas
         kind = "a JSON list" if fmt == "json" else "JSONL"
         raise RecordError(error.path, error.line, f"{problem} (read as {kind} from its first character; "
                           "pass --format text if it is plain text)") from None
-    if "\\u" in source.text:  # decoded UTF-8 has no surrogates: only JSON escapes can make one
-        _check_unicode(source.name, records)
-    return records
 
 
 def _field_text(name: str, line: int, record: dict[str, Any], field: str) -> str:
@@ -106,16 +137,31 @@ def _field_text(name: str, line: int, record: dict[str, Any], field: str) -> str
     return value
 
 
-def _parse_jsonl(source: SourceText, field: str, fast_loads: Callable[[str], Any] | None) -> Records:
-    name = source.name
-    texts: list[str] = []
+def _lines_of(block: Block) -> list[bytes]:
+    lines = block.data.split(b"\n")
+    if not block.last or lines[-1] == b"":
+        lines.pop()  # what follows the block's last line end (the start of the next block, or nothing)
+    return lines
+
+
+def _parse_jsonl(name: str, block: Block, field: str, fast_loads: Callable[[bytes], Any] | None) -> Records:
+    raw = _lines_of(block)
+    first = block.first_line
+    if fast_loads is not None:
+        # Hot path, a whole block at once: every line an object whose field is a string.
+        try:
+            texts = [record[field] for record in map(fast_loads, raw)]
+        except Exception:
+            texts = None
+        if texts is not None and all(type(text) is str for text in texts):
+            return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw)
+    texts = []
     lines = array("q")
-    sources: list[str] = []
-    add_text, add_line, add_source = texts.append, lines.append, sources.append
+    sources: list[bytes] = []
     loads = fast_loads or json.loads
-    for number, line in enumerate(source.text.split("\n"), start=1):
-        # Hot path: one parse, an object whose field is a string. Everything else (blank lines,
-        # anything `loads` refuses, other shapes) goes to the standard library, which decides.
+    for offset, line in enumerate(block.text.split("\n")[:len(raw)]):
+        # One parse, an object whose field is a string. Everything else (blank lines, anything
+        # `loads` refuses, other shapes) goes to the standard library, which decides.
         try:
             record = loads(line)
         except Exception:
@@ -124,10 +170,10 @@ def _parse_jsonl(source: SourceText, field: str, fast_loads: Callable[[str], Any
         if type(value) is not str:
             if not line.strip():
                 continue
-            value = _field_text(name, number, parse_object(name, number, line), field)
-        add_text(value)
-        add_line(number)
-        add_source(line)
+            value = _field_text(name, first + offset, parse_object(name, first + offset, line), field)
+        texts.append(value)
+        lines.append(first + offset)
+        sources.append(raw[offset])
     return Records("jsonl", texts, lines, sources)
 
 
@@ -136,7 +182,7 @@ def _parse_json_list(source: SourceText, field: str) -> Records:
     decoder = json.JSONDecoder()
     texts: list[str] = []
     lines = array("q")
-    sources: list[str] = []
+    sources: list[bytes] = []
     position = _WHITESPACE.match(text).end()
     line = 1 + text.count("\n", 0, position)
     if text[position:position + 1] != "[":
@@ -165,7 +211,7 @@ def _parse_json_list(source: SourceText, field: str) -> Records:
             raise RecordError(name, line, f"list item {len(texts) + 1} is {json_type_name(record)}, expected a JSON object")
         texts.append(_field_text(name, line, record, field))
         lines.append(line)
-        sources.append(text[position:end])
+        sources.append(text[position:end].encode("utf-8"))
         position = end
         expect_item = False
     trailing = _WHITESPACE.match(text, position + 1).end()
@@ -218,16 +264,17 @@ def _item_end(text: str, position: int) -> int | None:
     return None if depth else len(text)
 
 
-def _parse_text(source: SourceText) -> Records:
+def _parse_text(block: Block) -> Records:
     texts: list[str] = []
     lines = array("q")
-    sources: list[str] = []
-    for number, line in enumerate(source.text.split("\n"), start=1):
+    sources: list[bytes] = []
+    raw = _lines_of(block)
+    for offset, line in enumerate(block.text.split("\n")[:len(raw)]):
         if not line.strip():
             continue
         texts.append(line[:-1] if line.endswith("\r") else line)
-        lines.append(number)
-        sources.append(line)
+        lines.append(block.first_line + offset)
+        sources.append(raw[offset])
     return Records("text", texts, lines, sources)
 
 

@@ -6,7 +6,7 @@ Order of events (docs/dedup.md explains the guarantees):
    inode), that is a directory or not a regular file, or whose directory is missing; removes stale
    temporary files that killed runs left beside the targets; and creates both temporary files, so
    an unwritable target fails before any work.
-2. `write` fills a temporary file and fsyncs it.
+2. `streams` gives binary writers to both temporary files while the work runs, and fsyncs them.
 3. `publish` hard-links a backup of each existing target, renames both temporary files into place,
    and, if the second rename fails, renames the first target's backup back (or removes the new
    first file if there was none). Ctrl-C and SIGTERM are held until the pair is consistent.
@@ -26,7 +26,7 @@ import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 _TAG = "selfinstruct"
 _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32]
@@ -36,6 +36,9 @@ _OURS = re.compile(rf"^\.(?P<base>.*)\.{_TAG}-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d
 
 class OutputError(Exception):
     """An output cannot be written, or writing it failed; nothing was published."""
+
+
+_WRITE_BUFFER = 1 << 20  # bytes buffered per output before a write system call
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class OutputPair:
 
     targets: list[_Target]
     removed_stale: list[Path] = field(default_factory=list)
+    completed: list[Path] = field(default_factory=list)  # targets of a killed run's publication, finished by `open`
 
     @classmethod
     def open(cls, kept: str, rejects: str, protected: Sequence[Protected]) -> "OutputPair":
@@ -181,17 +185,21 @@ class OutputPair:
     def rejects(self) -> Path:
         return self.targets[1].path
 
-    def write(self, role: str, fill: Callable[[Callable[[str], object]], None]) -> None:
-        """Fill the temporary file of `role` ("kept" or "rejects") through fill(write), then fsync it."""
-        target = next(t for t in self.targets if t.role == role)
-        assert target.temporary is not None
+    @contextlib.contextmanager
+    def streams(self) -> Iterator[tuple["OutputStream", "OutputStream"]]:
+        """Binary writers to the kept and the rejects temporary files, fsynced when the block ends without error."""
+        streams: list[OutputStream] = []
         try:
-            with open(target.temporary, "w", encoding="utf-8", newline="") as handle:
-                fill(handle.write)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as error:
-            raise OutputError(_describe_write_error(target, error)) from error
+            for target in self.targets:
+                assert target.temporary is not None
+                streams.append(OutputStream(target, open(target.temporary, "wb", buffering=_WRITE_BUFFER)))
+            yield streams[0], streams[1]
+            for stream in streams:
+                stream.finish()
+        finally:
+            for stream in streams:
+                with contextlib.suppress(OSError):
+                    stream.handle.close()
 
     def publish(self) -> None:
         """Rename both temporary files into place: both targets change, or neither does."""
@@ -234,6 +242,29 @@ class OutputPair:
                     with contextlib.suppress(FileNotFoundError):
                         leftover.unlink()
             target.temporary = target.backup = None
+
+
+class OutputStream:
+    """Appends bytes to one temporary output; a failed write is an OutputError naming the output."""
+
+    def __init__(self, target: _Target, handle: BinaryIO) -> None:
+        self.target = target
+        self.handle = handle
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.handle.write(data)
+        except OSError as error:
+            raise OutputError(_describe_write_error(self.target, error)) from error
+
+    def finish(self) -> None:
+        """Flush and fsync (the data must be on disk before the file is renamed into place)."""
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+        except OSError as error:
+            raise OutputError(_describe_write_error(self.target, error)) from error
 
 
 def _create_temporary(target: Path) -> Path:

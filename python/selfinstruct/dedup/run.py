@@ -5,21 +5,21 @@ import json
 import os
 import stat
 import time
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterator
 
 import numpy as np
 
 from ..pool import Pool
-from .coverage import few_token_warning
-from .formats import FORMATS, Records, orjson_loads, parse_records
-from .outputs import OutputError, OutputPair, Protected
-from .source import STDIN, read_source
+from .coverage import StreamSample, few_token_warning
+from .formats import FORMATS, Records, orjson_loads, stream_records
+from .outputs import OutputError, OutputPair, OutputStream, Protected
+from .source import STDIN, Block, display_name, read_blocks
 
 DEFAULT_BATCH = 20_000
 MAX_THREADS = 1024  # far above any machine's cores; stops absurd values before they reach the engine
-_WRITE_CHUNK = 65_536  # records joined per write call
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DedupSummary:
     parser: str = "json"
     warnings: tuple[str, ...] = ()
     removed_stale: int = 0
+    completed: tuple[Path, ...] = ()  # outputs of an earlier run killed while publishing, finished by this run
 
     def describe(self) -> str:
         total = self.kept + self.rejected
@@ -49,6 +50,9 @@ class DedupSummary:
             f"kept    -> {self.output}",
             f"rejects -> {self.rejects}",
         ]
+        if self.completed:
+            lines.append("finished publishing the outputs of an earlier run that was killed between its two renames: "
+                         + ", ".join(map(str, self.completed)))
         if self.removed_stale:
             lines.append(f"removed {self.removed_stale} temporary file(s) left beside the outputs by killed runs")
         return "\n".join(lines)
@@ -128,125 +132,161 @@ def dedup_file(
     pool = Pool((), threshold=threshold, tokenizer=tokenizer, threads=None if threads == -1 else threads)
 
     with OutputPair.open(os.fspath(output_path), os.fspath(rejects_path), protected) as outputs:
-        started = time.perf_counter()
-        records = parse_records(read_source(input_path), field, input_format)
-        seeds = parse_records(read_source(seeds_path), seeds_field or field) if seeds_path is not None else None
-        read_seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        if seeds is not None:
-            pool.add(seeds.texts)
-        pool_index, best_index, best_score = _admit_all(pool, records.texts, batch_size, progress)
-        seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        kept_positions = np.flatnonzero(pool_index >= 0)
-        outputs.write("kept", _kept_writer(records, kept_positions))
-        rejected_positions = np.flatnonzero(pool_index < 0)
-        outputs.write("rejects", _rejects_writer(records, seeds, pool_index, rejected_positions, best_index, best_score))
+        with outputs.streams() as (kept_out, rejects_out):
+            job = _Streamed(pool, kept_out, rejects_out, progress)
+            if seeds_path is not None:
+                job.add_seeds(_read_all(seeds_path, seeds_field or field))
+            records = stream_records(display_name(input_path), open_input(input_path), field, input_format)
+            job.run(_batches(records, batch_size))
+            started = time.perf_counter()
         outputs.publish()
-        write_seconds = time.perf_counter() - started
+        job.write_seconds += time.perf_counter() - started
 
-    warning = few_token_warning(records.texts, rejected_positions.tolist(), tokenizer)
-    is_jsonl = records.format == "jsonl"
+    warning = few_token_warning(job.sample, lambda: _rejected_texts(outputs.rejects), tokenizer)
     return DedupSummary(
-        kept=len(kept_positions),
-        rejected=len(rejected_positions),
-        seeds=len(seeds) if seeds is not None else 0,
+        kept=job.kept,
+        rejected=job.rejected,
+        seeds=job.seeds,
         pairs_verified=int(pool.stats().get("pairs_lcs", 0)),
-        seconds=seconds,
+        seconds=job.admit_seconds,
         output=outputs.kept,
         rejects=outputs.rejects,
-        read_seconds=read_seconds,
-        write_seconds=write_seconds,
-        parser=("orjson" if orjson_loads() is not None else "json") if is_jsonl else records.format,
+        read_seconds=job.read_seconds,
+        write_seconds=job.write_seconds,
+        parser=("orjson" if orjson_loads() is not None else "json") if job.format == "jsonl" else job.format,
         warnings=(warning,) if warning else (),
         removed_stale=len(outputs.removed_stale),
+        completed=tuple(outputs.completed),
     )
 
 
-def _admit_all(pool: Pool, texts: list[str], batch_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pool index or -1, best pool index, best score) of every candidate, admitted in batches."""
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    bar = _progress_bar(len(texts), progress)
-    kept = 0
-    try:
-        for start in range(0, len(texts), batch_size):
-            result = pool.admit(texts[start : start + batch_size])
-            parts.append((result.index, result.best_index, result.best_score))
+def open_input(path: str) -> Iterator[Block]:
+    """The input's blocks, read once ("-": stdin)."""
+    return read_blocks(path)
+
+
+def _read_all(path: str, field: str) -> Records:
+    parts = list(stream_records(display_name(path), read_blocks(path), field))
+    texts = [text for part in parts for text in part.texts]
+    lines = array("q")
+    for part in parts:
+        lines += part.lines
+    return Records(parts[0].format, texts, lines, [])
+
+
+def _batches(parts: Iterator[Records], size: int) -> Iterator[Records]:
+    """The streamed records regrouped into admission batches of `size` (the last one shorter, maybe empty)."""
+    pending: Records | None = None
+    for part in parts:
+        if pending is None:
+            pending = part
+        else:
+            pending = Records(part.format, pending.texts + part.texts, pending.lines + part.lines, pending.sources + part.sources)
+        while len(pending) >= size:
+            yield _slice(pending, 0, size)
+            pending = _slice(pending, size, len(pending))
+    if pending is not None:
+        yield pending
+
+
+def _slice(records: Records, start: int, stop: int) -> Records:
+    return Records(records.format, records.texts[start:stop], records.lines[start:stop], records.sources[start:stop])
+
+
+class _Streamed:
+    """Admits batches as they are read and writes each batch's kept records and rejects at once, so
+    no more than a batch of input records is held."""
+
+    def __init__(self, pool: Pool, kept_out: OutputStream, rejects_out: OutputStream, progress: bool) -> None:
+        self.pool = pool
+        self.kept_out, self.rejects_out = kept_out, rejects_out
+        self.progress = progress
+        self.pool_lines = array("q")  # line of each pool entry in its file (seeds first)
+        self.seeds = self.kept = self.rejected = 0
+        self.format = "jsonl"
+        self.sample = StreamSample()
+        self.read_seconds = self.admit_seconds = self.write_seconds = 0.0
+
+    def add_seeds(self, seeds: Records) -> None:
+        started = time.perf_counter()
+        self.pool.add(seeds.texts)
+        self.pool_lines += seeds.lines
+        self.seeds = len(seeds)
+        self.admit_seconds += time.perf_counter() - started
+
+    def run(self, batches: Iterator[Records]) -> None:
+        bar = _progress_bar(self.progress)
+        try:
+            while True:
+                started = time.perf_counter()
+                batch = next(batches, None)
+                self.read_seconds += time.perf_counter() - started
+                if batch is None:
+                    break
+                if self.kept + self.rejected == 0:
+                    self.format = batch.format
+                self._admit(batch)
+                if bar is not None:
+                    bar.update(len(batch))
+                    bar.set_postfix(kept=self.kept, rejected=self.rejected)
+        finally:
             if bar is not None:
-                kept += result.num_admitted
-                bar.update(len(result))
-                bar.set_postfix(kept=kept, rejected=bar.n - kept)
-    finally:
-        if bar is not None:
-            bar.close()
-    if not parts:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
+                bar.close()
+        started = time.perf_counter()
+        if self.format == "json":
+            self.kept_out.write(b"\n]\n" if self.kept else b"[]\n")
+        self.write_seconds += time.perf_counter() - started
+
+    def _admit(self, batch: Records) -> None:
+        started = time.perf_counter()
+        result = self.pool.admit(batch.texts)
+        self.admit_seconds += time.perf_counter() - started
+        self.sample.extend(batch.texts)
+
+        started = time.perf_counter()
+        admitted = result.index >= 0
+        kept = np.flatnonzero(admitted).tolist()
+        if kept:
+            assert result.index[kept[0]] == len(self.pool_lines), "pool indices follow admission order"
+            self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[admitted].tobytes())
+            self._write_kept([batch.sources[k] for k in kept])
+        rejected = np.flatnonzero(~admitted)
+        self._write_rejects(batch, rejected.tolist(), result.best_index[rejected].tolist(), result.best_score[rejected].tolist())
+        self.kept += len(kept)
+        self.rejected += len(rejected)
+        self.write_seconds += time.perf_counter() - started
+
+    def _write_kept(self, sources: list[bytes]) -> None:
+        """Kept records exactly as in the input: JSONL and text one per line, JSON items in a list."""
+        if self.format == "json":
+            self.kept_out.write((b",\n" if self.kept else b"[\n") + b",\n".join(sources))
+        else:
+            sources.append(b"")
+            self.kept_out.write(b"\n".join(sources))
+
+    def _write_rejects(self, batch: Records, positions: list[int], best: list[int], scores: list[float]) -> None:
+        """One JSON line per reject; the same text json.dumps gives, built directly (hot path)."""
+        encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
+        texts, lines, pool_lines, seeds, text_of = batch.texts, batch.lines, self.pool_lines, self.seeds, self.pool.__getitem__
+        first = self.kept + self.rejected  # input position of the batch's first record
+        out = [
+            f'{{"line": {lines[k]}, "index": {first + k}, "text": {encode(texts[k])}, '
+            f'"most_similar": {encode(text_of(similar))}, "most_similar_source": "{"seed" if similar < seeds else "input"}", '
+            f'"most_similar_line": {pool_lines[similar]}, "score": {score!r}}}\n'
+            for k, similar, score in zip(positions, best, scores)
+        ]
+        self.rejects_out.write("".join(out).encode("utf-8"))
 
 
-def _kept_writer(records: Records, positions: np.ndarray) -> Callable[[Callable[[str], object]], None]:
-    """Kept records exactly as in the input: JSONL and text one per line, JSON items in a list."""
-
-    def fill(write: Callable[[str], object]) -> None:
-        order = positions.tolist()
-        separator = ",\n" if records.format == "json" else "\n"
-        if records.format == "json":
-            write("[\n" if order else "[]\n")
-        for start in range(0, len(order), _WRITE_CHUNK):
-            chunk = separator.join(records.sources[k] for k in order[start : start + _WRITE_CHUNK])
-            write((separator if start else "") + chunk)
-        if order:
-            write("\n]\n" if records.format == "json" else "\n")
-
-    return fill
+def _rejected_texts(rejects: Path) -> Iterator[str]:
+    with open(rejects, encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)["text"]
 
 
-def _rejects_writer(
-    records: Records,
-    seeds: Records | None,
-    pool_index: np.ndarray,
-    positions: np.ndarray,
-    best_index: np.ndarray,
-    best_score: np.ndarray,
-) -> Callable[[Callable[[str], object]], None]:
-    """One JSON line per reject; the same text json.dumps gives, built directly (hot path)."""
-    encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
-    input_of_pool = np.full((len(seeds) if seeds is not None else 0) + len(records), -1, dtype=np.int64)  # pool index -> input position
-    admitted = np.flatnonzero(pool_index >= 0)
-    input_of_pool[pool_index[admitted]] = admitted
-
-    def fill(write: Callable[[str], object]) -> None:
-        texts = records.texts
-        line_of = np.frombuffer(records.lines, dtype=np.int64)
-        best = best_index[positions]
-        similar_input = input_of_pool[best]  # -1 where the most similar text is a seed
-        rows = zip(positions.tolist(), line_of[positions].tolist(), best.tolist(), similar_input.tolist(),
-                   line_of[np.maximum(similar_input, 0)].tolist(), best_score[positions].tolist())
-        out: list[str] = []
-        for position, line, best_pool, kept, similar_line, score in rows:
-            if kept >= 0:
-                similar, source = texts[kept], "input"
-            else:
-                assert seeds is not None
-                similar, source, similar_line = seeds.texts[best_pool], "seed", seeds.lines[best_pool]
-            out.append(
-                f'{{"line": {line}, "index": {position}, "text": {encode(texts[position])}, '
-                f'"most_similar": {encode(similar)}, "most_similar_source": "{source}", "most_similar_line": {similar_line}, '
-                f'"score": {score!r}}}\n'
-            )
-            if len(out) == _WRITE_CHUNK:
-                write("".join(out))
-                out.clear()
-        write("".join(out))
-
-    return fill
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
+def _progress_bar(enabled: bool) -> Any:
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="cand", desc="dedup", dynamic_ncols=True)
+    return tqdm(unit="cand", desc="dedup", dynamic_ncols=True)

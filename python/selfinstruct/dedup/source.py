@@ -1,18 +1,22 @@
 """Read an input exactly once (a file, a pipe, process substitution, or "-" for stdin) and decode it.
 
-Pipes cannot be read twice, so nothing here reopens or seeks: the bytes are read in one pass and
-everything after (format detection, parsing) works on the decoded text.
+Pipes cannot be read twice, so nothing here reopens or seeks. `read_blocks` streams the input as
+blocks of whole lines, each decoded and checked (strict UTF-8, no NUL), so a large input is never
+held in memory at once; `read_source` joins them for the readers that need the whole text.
 """
 from __future__ import annotations
 
 import os
 import sys
 from dataclasses import dataclass
+from typing import BinaryIO, Iterator
 
 from ..records import RecordError
 
 STDIN = "-"
 UTF8_BOM = b"\xef\xbb\xbf"
+BLOCK_BYTES = 1 << 22  # bytes read at once; a block is then cut after its last line end
+_HEAD = 64  # bytes of the file's start that tell UTF-16/32 without a BOM
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _OTHER_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"),
@@ -30,6 +34,19 @@ class SourceText:
     text: str
 
 
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of an input: `data` (UTF-8, BOM removed) starts at line `first_line`.
+
+    Every block but the last ends with "\\n"; `text` is `data` decoded.
+    """
+
+    first_line: int
+    data: bytes
+    text: str
+    last: bool
+
+
 def display_name(source: str | os.PathLike[str]) -> str:
     """How messages name an input."""
     return "<stdin>" if str(source) == STDIN else str(source)
@@ -37,47 +54,79 @@ def display_name(source: str | os.PathLike[str]) -> str:
 
 def read_source(source: str | os.PathLike[str]) -> SourceText:
     """Read `source` once ("-" is stdin) and decode it as UTF-8 (a leading byte-order mark is dropped)."""
+    return SourceText(display_name(source), "".join(block.text for block in read_blocks(source)))
+
+
+def read_blocks(source: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Stream `source` ("-" is stdin) once as decoded blocks of whole lines; RecordError names the line of a problem."""
     name = display_name(source)
     if str(source) == STDIN:
-        data = sys.stdin.buffer.read()
-    else:
-        with open(source, "rb") as handle:
-            data = handle.read()
-    return SourceText(name, decode_utf8(name, data))
+        yield from _blocks(name, sys.stdin.buffer, block_bytes)
+        return
+    with open(source, "rb") as handle:
+        yield from _blocks(name, handle, block_bytes)
+
+
+def _blocks(name: str, handle: BinaryIO, block_bytes: int) -> Iterator[Block]:
+    data = handle.read(block_bytes)  # a buffered read returns all it asks for unless the input ends
+    _refuse_other_boms(name, data)
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    head = data[:_HEAD]
+    line = 1
+    while True:
+        more = handle.read(block_bytes)
+        if not more:
+            yield Block(line, data, _decode(name, data, line, head), True)
+            return
+        data += more
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            block, data = data[:cut], data[cut:]
+            yield Block(line, block, _decode(name, block, line, head), False)
+            line += block.count(b"\n")
 
 
 def decode_utf8(name: str, data: bytes) -> str:
     """Strict UTF-8 without a BOM; anything else is a RecordError naming the line and the problem."""
+    _refuse_other_boms(name, data)
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    return _decode(name, data, 1, data[:_HEAD])
+
+
+def _refuse_other_boms(name: str, data: bytes) -> None:
     for mark, encoding in _OTHER_BOMS:
         if data.startswith(mark):
             raise RecordError(
                 name, 1, f"the file is {encoding} (it starts with a {encoding} byte-order mark); convert it to UTF-8, "
                 f"e.g. iconv -f {encoding} -t UTF-8"
             )
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+
+
+def _decode(name: str, data: bytes, first_line: int, head: bytes) -> str:
+    """`data` (whole lines from `first_line` on) as text; `head` is the file's start, for the UTF-16/32 hint."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        if _looks_wide(data):
+        if _looks_wide(head):
             raise RecordError(name, 1, f"{_WIDE}; the input must be UTF-8") from None
         line_start = data.rfind(b"\n", 0, error.start) + 1
         raise RecordError(
-            name, data.count(b"\n", 0, error.start) + 1,
+            name, first_line + data.count(b"\n", 0, error.start),
             f"not valid UTF-8 (byte 0x{data[error.start]:02x} at byte {error.start - line_start + 1} of the line); "
             "the input must be UTF-8: convert it, e.g. iconv -f LATIN1 -t UTF-8",
         ) from None
-    nul = text.find("\x00")
+    nul = data.find(b"\x00")
     if nul >= 0:
-        hint = _WIDE if _looks_wide(data) else "contains a NUL character (binary data?)"
-        raise RecordError(name, text.count("\n", 0, nul) + 1, f"{hint}; the input must be UTF-8 text")
+        hint = _WIDE if _looks_wide(head) else "contains a NUL character (binary data?)"
+        raise RecordError(name, first_line + data.count(b"\n", 0, nul), f"{hint}; the input must be UTF-8 text")
     return text
 
 
 _WIDE = "contains NUL characters: it looks like UTF-16 or UTF-32 without a byte-order mark"
 
 
-def _looks_wide(data: bytes) -> bool:
+def _looks_wide(head: bytes) -> bool:
     # Latin text in UTF-16/32 has a NUL byte beside almost every character.
-    head = data[:64]
     return len(head) >= 8 and head.count(0) >= len(head) // 4
