@@ -5,13 +5,12 @@ Writers append whole lines and fsync, so a crash never leaves a half-written rec
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import sys
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+
+from .atomic_files import write_atomic  # re-exported: the record writers' home for callers
 
 # Deep enough for any real record (orjson's own limit is 1,024); see parse_json.
 _NESTING_HEADROOM = 2_000
@@ -133,26 +132,6 @@ def append_jsonl(path: str | os.PathLike[str], records: Sequence[dict[str, Any]]
         os.fsync(handle.fileno())
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace a file's contents atomically: a uniquely named temporary file beside it, fsync, rename.
-
-    Concurrent writers never share a temporary file, and a failure (a full disk, Ctrl-C) removes it.
-    """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with open(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
 def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> None:
-    """Write a whole JSONL file atomically."""
+    """Write a whole JSONL file atomically and durably (see `atomic_files`)."""
     write_atomic(path, "".join(dump_line(record) for record in records))

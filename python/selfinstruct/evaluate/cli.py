@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..cli_errors import RESUME_HINT, guarded, show_selfinstruct_notes
-from ..records import write_atomic
+from ..atomic_files import write_atomic
 from .items import TRACKS, EvalItem
 from .prompts import PROMPT_STYLES
 from .superni_data import DEFAULT_INSTANCES_PER_TASK

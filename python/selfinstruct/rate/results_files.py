@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..atomic_files import write_atomic
 from .figure import figure_bytes, figure_svg
 from .levels import LEVELS
 from .results import Results, summarize
@@ -22,15 +23,6 @@ def render_results_page(results: Results) -> str:
                                      autoescape=True)
     return environment.get_template("results.html").render(results=results, levels=LEVELS,
                                                              svg=figure_svg(results))
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def write_results(
@@ -53,5 +45,5 @@ def write_results(
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     for name in RESULT_FILES:
-        _write_bytes_atomic(output / name, rendered[name])
+        write_atomic(output / name, rendered[name])
     return results

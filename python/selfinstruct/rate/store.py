@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from ..atomic_files import fsync_directory
 from ..records import RecordError, dump_line
 from .levels import LETTERS
 from .raters import check_rater_name
@@ -93,14 +94,6 @@ def read_ratings(path: str | os.PathLike[str]) -> list[Rating]:
     return ratings
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def latest_ratings(ratings: list[Rating]) -> dict[tuple[str, str, str], str]:
     """The rating that counts for each (rater, item, model): the last one given."""
     return {(rating.rater, rating.item, rating.model): rating.rating for rating in ratings}
@@ -125,7 +118,7 @@ class RatingStore:
                 raise RuntimeError(f"{self.path} is in use by another rating server") from None
             self._ratings = self._replay()
             if created:  # make the new file's directory entry durable too
-                _fsync_directory(self.path.parent)
+                fsync_directory(self.path.parent)
         except BaseException:
             os.close(self._fd)
             raise
