@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from http.server import BaseHTTPRequestHandler
+from typing import Callable
+
+from local_http import LocalServer, send_json
 
 Reply = Callable[[dict], tuple]  # request body -> (status, json body or bytes, headers, delay seconds)
 
@@ -34,59 +36,34 @@ class FakeServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep pytest output clean
-                pass
-
-            def _answer(self, body: dict) -> None:
-                with fake.lock:
-                    fake.requests.append((self.command, self.path, body))
-                    fake.headers.append(dict(self.headers.items()))
-                    reply = fake.script.pop(0) if fake.script else fake.default
-                    fake.in_flight += 1
-                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
-                try:
-                    status, payload, headers, delay = reply(body)
-                    if delay:
-                        time.sleep(delay)
-                finally:
-                    with fake.lock:
-                        fake.in_flight -= 1
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                self._answer(json.loads(self.rfile.read(length) or b"{}"))
-
-            def do_GET(self) -> None:
-                self._answer({})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
+        self.http = LocalServer(self._answer, port)
+        self.port = self.http.port
         self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+
+    def _answer(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        body = json.loads(raw or b"{}")
+        with self.lock:
+            self.requests.append((handler.command, handler.path, body))
+            self.headers.append(dict(handler.headers.items()))
+            reply = self.script.pop(0) if self.script else self.default
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            status, payload, headers, delay = reply(body)
+            if delay:
+                time.sleep(delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+        try:
+            send_json(handler, status, payload if isinstance(payload, bytes) else json.dumps(payload).encode(), headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test)
 
     def posts(self) -> list[dict]:
         return [body for method, path, body in self.requests if method == "POST"]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 

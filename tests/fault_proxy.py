@@ -18,8 +18,10 @@ import http.client
 import json
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from http.server import BaseHTTPRequestHandler
+from typing import Callable, Optional
+
+from local_http import LocalServer, send_json, send_json_head
 
 ACTIONS = ("pass", "drop", "error", "hang", "truncate")
 
@@ -37,25 +39,8 @@ class FaultProxy:
         self.max_in_flight = 0
         self.lock = threading.Lock()
         self.closing = threading.Event()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy._handle(self, b"")
-
-            def do_POST(self) -> None:
-                proxy._handle(self, self.rfile.read(int(self.headers.get("Content-Length", 0))))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{self.upstream.path}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        self.http = LocalServer(self._handle)
+        self.url = f"http://127.0.0.1:{self.http.port}{self.upstream.path}"
 
     def count(self, action: str) -> int:
         with self.lock:
@@ -63,8 +48,7 @@ class FaultProxy:
 
     def close(self) -> None:
         self.closing.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
     def _choose(self, body: dict) -> str:
         with self.lock:
@@ -93,21 +77,18 @@ class FaultProxy:
                 handler.close_connection = True
                 return
             if action == "error":
-                self._reply(handler, 503, b'{"message": "injected failure"}', {})
+                send_json(handler, 503, b'{"message": "injected failure"}')
                 return
             status, payload, headers = self._forward(handler, raw)
             if action == "truncate":
-                handler.send_response(status)
-                handler.send_header("Content-Type", "application/json")
-                handler.send_header("Content-Length", str(len(payload)))
-                handler.end_headers()
+                send_json_head(handler, status, len(payload))
                 handler.wfile.write(payload[: len(payload) // 2])
                 handler.close_connection = True
                 return
             if status == 200:  # recorded before the client can see the answer
                 with self.lock:
                     self.answered.append(body)
-            self._reply(handler, status, payload, headers)
+            send_json(handler, status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True  # the client gave up first
         finally:
@@ -125,13 +106,3 @@ class FaultProxy:
             return response.status, payload, kept
         finally:
             connection.close()
-
-    @staticmethod
-    def _reply(handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        handler.send_response(status)
-        for key, value in headers.items():
-            handler.send_header(key, value)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
