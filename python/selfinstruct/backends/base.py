@@ -131,10 +131,6 @@ class GenerationStats:
     def record(self, results: "Sequence[Sequence[Completion]]", seconds: float) -> None:
         """Add one `generate` call's results (prompt tokens counted once per prompt)."""
         self.calls += 1
-        self.prompts += len(results)
         self.seconds += seconds
         for completions in results:
-            self.completions += len(completions)
-            if completions:
-                self.prompt_tokens += completions[0].prompt_tokens
-            self.completion_tokens += sum(c.completion_tokens for c in completions)
+            self.record_request(completions)
