@@ -153,7 +153,7 @@ def _parse_jsonl(name: str, block: Block, field: str, fast_loads: Callable[[byte
             texts = [record[field] for record in map(fast_loads, raw)]
         except Exception:
             texts = None
-        if texts is not None and all(type(text) is str for text in texts):
+        if texts is not None and set(map(type, texts)) <= {str}:
             return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw)
     texts = []
     lines = array("q")

@@ -3,19 +3,24 @@
 Order of events (docs/dedup.md explains the guarantees):
 1. `OutputPair.open` resolves both targets (through symlinks), refuses a target that is an input,
    the seeds file or the other target (same path, symlink or hard link: compared by device and
-   inode), that is a directory or not a regular file, or whose directory is missing; removes stale
-   temporary files that killed runs left beside the targets; and creates both temporary files, so
-   an unwritable target fails before any work.
+   inode), that is a directory or not a regular file, or whose directory is missing; finishes the
+   publication of a run killed between its renames (step 3); removes stale temporary files that
+   killed runs left beside the targets; and creates both temporary files, so an unwritable target
+   fails before any work.
 2. `streams` gives binary writers to both temporary files while the work runs, and fsyncs them.
-3. `publish` hard-links a backup of each existing target, renames both temporary files into place,
-   and, if the second rename fails, renames the first target's backup back (or removes the new
-   first file if there was none). Ctrl-C and SIGTERM are held until the pair is consistent.
+3. `publish` hard-links a backup of each existing target, writes a commit record beside each
+   target (both renames, fsynced: the commit point), renames both temporary files into place, and
+   removes the records. If the second rename fails, it renames the first target's backup back (or
+   removes the new first file if there was none). Ctrl-C and SIGTERM are held until the pair is
+   consistent. A run killed (kill -9, power cut) after the commit point is finished by the next
+   `open` of either target: `finish_killed_publications` renames the files it left into place.
 4. `close` removes whatever temporary or backup file is left, on success and on every failure.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 import secrets
@@ -31,7 +36,7 @@ from typing import BinaryIO, Iterator, Sequence
 _TAG = "selfinstruct"
 _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32]
 _NAME_PART = 100  # bytes of the target's name kept in a temporary name (stays under NAME_MAX)
-_OURS = re.compile(rf"^\.(?P<base>.*)\.{_TAG}-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-[0-9a-f]{{8}}\.(?:tmp|bak)$")
+_OURS = re.compile(rf"^\.(?P<base>.*)\.{_TAG}-(?P<host>[A-Za-z0-9_]*)-(?P<pid>\d+)-[0-9a-f]{{8}}\.(?P<kind>tmp|bak|commit)$")
 
 
 class OutputError(Exception):
@@ -64,6 +69,7 @@ class _Target:
     path: Path  # final path, symlinks resolved
     temporary: Path | None = None
     backup: Path | None = None
+    commit: Path | None = None  # this target's copy of the commit record, while publishing
     existed: bool = False
     published: bool = False
 
@@ -85,8 +91,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def stale_files(target: Path) -> list[Path]:
-    """Temporary and backup files of `target` left by runs of ours on this host that are no longer alive."""
+def stale_files(target: Path, kinds: tuple[str, ...] = ("tmp", "bak", "commit")) -> list[Path]:
+    """Temporary, backup and commit files of `target` left by runs of ours on this host that are no longer alive."""
     base = target.name.encode("utf-8", "surrogateescape")[:_NAME_PART].decode("utf-8", "ignore")
     found = []
     try:
@@ -95,9 +101,45 @@ def stale_files(target: Path) -> list[Path]:
         return []
     for entry in entries:
         match = _OURS.match(entry)
-        if match and match["base"] == base and match["host"] == _HOST and not _pid_alive(int(match["pid"])):
+        if (match and match["base"] == base and match["kind"] in kinds and match["host"] == _HOST
+                and not _pid_alive(int(match["pid"]))):
             found.append(target.parent / entry)
     return found
+
+
+def finish_killed_publications(target: Path, protected: Sequence[Protected]) -> list[Path]:
+    """Complete the publication of every run killed between its commit record and its last rename
+    whose record lies beside `target`: rename the temporary files it left into place (they were
+    complete and fsynced before the record was written). Returns the targets renamed now."""
+    finished: list[Path] = []
+    for record in stale_files(target, ("commit",)):
+        try:
+            content = json.loads(record.read_text(encoding="utf-8"))
+            renames = [(Path(temporary), Path(final)) for temporary, final in content["renames"]]
+            records = [Path(path) for path in content["records"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # cut short by the kill: no rename had started; removed as a stale file
+        for _, final in renames:
+            for other in protected:
+                if str(final) == other.real or _identity(final) == other.device_inode:
+                    raise OutputError(
+                        f"a run killed while publishing left {record}: finishing it would replace the {other.role} "
+                        f"({other.path}); run again with that file as neither input nor seeds, or remove {record}"
+                    )
+        for temporary, final in renames:
+            if temporary.exists():
+                os.replace(temporary, final)
+                finished.append(final)
+        for directory in {final.parent for _, final in renames}:
+            _fsync_directory(directory)
+        for path in records:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        for _, final in renames:  # the killed run's backups beside either target
+            for stale in stale_files(final):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+    return finished
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -161,6 +203,8 @@ class OutputPair:
         pair = cls([_Target("kept", kept_path), _Target("rejects", rejects_path)])
         try:
             for target in pair.targets:
+                pair.completed += finish_killed_publications(target.path, protected)
+            for target in pair.targets:
                 for stale in stale_files(target.path):
                     with contextlib.suppress(FileNotFoundError):
                         stale.unlink()
@@ -209,6 +253,7 @@ class OutputPair:
                     target.existed = target.path.exists()
                     if target.existed:
                         target.backup = _backup(target.path)
+                self._write_commit_records()
                 for target in self.targets:
                     assert target.temporary is not None
                     os.replace(target.temporary, target.path)
@@ -216,12 +261,44 @@ class OutputPair:
                     target.published = True
             except BaseException as error:
                 self._roll_back()
+                self._remove_commit_records()
                 if isinstance(error, OSError):
                     raise OutputError(f"could not publish the outputs ({error}); nothing was changed") from error
                 raise
-            self.close()  # the backups, before a held signal can end the process
-            for directory in {target.path.parent for target in self.targets}:
+            for directory in self._directories():
                 _fsync_directory(directory)
+            self._remove_commit_records()
+            self.close()  # the backups, before a held signal can end the process
+
+    def _directories(self) -> set[Path]:
+        return {target.path.parent for target in self.targets}
+
+    def _write_commit_records(self) -> None:
+        """The commit point: one record beside each target, naming both renames, made durable before the first
+        rename, so a run killed between the renames is finished by the next run that writes either target."""
+        for target in self.targets:
+            target.commit = _temporary_name(target.path, "commit")
+        content = json.dumps({
+            "renames": [[str(target.temporary), str(target.path)] for target in self.targets],
+            "records": [str(target.commit) for target in self.targets],
+        })
+        for target in self.targets:
+            assert target.commit is not None
+            descriptor = os.open(target.commit, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(descriptor, content.encode("utf-8", "surrogateescape"))
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        for directory in self._directories():  # the temporary files' and the records' names
+            _fsync_directory(directory)
+
+    def _remove_commit_records(self) -> None:
+        for target in self.targets:
+            if target.commit is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    target.commit.unlink()
+                target.commit = None
 
     def _roll_back(self) -> None:
         for target in self.targets:

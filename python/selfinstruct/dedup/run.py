@@ -246,12 +246,13 @@ class _Streamed:
         started = time.perf_counter()
         admitted = result.index >= 0
         kept = np.flatnonzero(admitted).tolist()
+        base = len(self.pool_lines)  # pool index of the batch's first admitted record
         if kept:
-            assert result.index[kept[0]] == len(self.pool_lines), "pool indices follow admission order"
+            assert result.index[kept[0]] == base, "pool indices follow admission order"
             self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[admitted].tobytes())
             self._write_kept([batch.sources[k] for k in kept])
         rejected = np.flatnonzero(~admitted)
-        self._write_rejects(batch, rejected.tolist(), result.best_index[rejected].tolist(), result.best_score[rejected].tolist())
+        self._write_rejects(batch, kept, base, rejected.tolist(), result.best_index[rejected].tolist(), result.best_score[rejected].tolist())
         self.kept += len(kept)
         self.rejected += len(rejected)
         self.write_seconds += time.perf_counter() - started
@@ -264,14 +265,19 @@ class _Streamed:
             sources.append(b"")
             self.kept_out.write(b"\n".join(sources))
 
-    def _write_rejects(self, batch: Records, positions: list[int], best: list[int], scores: list[float]) -> None:
-        """One JSON line per reject; the same text json.dumps gives, built directly (hot path)."""
+    def _write_rejects(self, batch: Records, kept: list[int], base: int, positions: list[int], best: list[int],
+                       scores: list[float]) -> None:
+        """One JSON line per reject; the same text json.dumps gives, built directly (hot path).
+
+        The most similar text is taken from the batch when it was admitted in this batch (batch
+        position kept[pool index - base]), else from the pool."""
         encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
         texts, lines, pool_lines, seeds, text_of = batch.texts, batch.lines, self.pool_lines, self.seeds, self.pool.__getitem__
         first = self.kept + self.rejected  # input position of the batch's first record
         out = [
             f'{{"line": {lines[k]}, "index": {first + k}, "text": {encode(texts[k])}, '
-            f'"most_similar": {encode(text_of(similar))}, "most_similar_source": "{"seed" if similar < seeds else "input"}", '
+            f'"most_similar": {encode(texts[kept[similar - base]] if similar >= base else text_of(similar))}, '
+            f'"most_similar_source": "{"seed" if similar < seeds else "input"}", '
             f'"most_similar_line": {pool_lines[similar]}, "score": {score!r}}}\n'
             for k, similar, score in zip(positions, best, scores)
         ]
