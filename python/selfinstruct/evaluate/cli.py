@@ -156,10 +156,10 @@ def _load_target(args: argparse.Namespace) -> tuple[list[EvalItem], dict[str, An
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from ..pipeline.options import _unescape
+    from ..pipeline.option_values import unescape_flag_text
     from .predict import PredictConfig, check_resumable, predict
 
-    stop = () if args.no_stop else (tuple(_unescape(s) for s in args.stop) if args.stop else None)
+    stop = () if args.no_stop else (tuple(unescape_flag_text(s) for s in args.stop) if args.stop else None)
     config = PredictConfig(args.output, args.prompt_style, args.num_pos_examples, args.max_tokens, args.temperature,
                            args.top_p, stop, args.prompts_per_call, args.limit, args.seed, args.max_input_chars)
     items, source = _load_target(args)
@@ -177,7 +177,8 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _backend_config(args: argparse.Namespace) -> Any:
     from ..backends.config import BackendConfig
-    from ..pipeline.options import _coerce, backend_specs, load_toml
+    from ..pipeline.option_values import config_file_value
+    from ..pipeline.options import backend_specs, load_toml
 
     specs = {spec.key: spec for spec in backend_specs()}
     values: dict[str, Any] = {}
@@ -185,7 +186,7 @@ def _backend_config(args: argparse.Namespace) -> Any:
         for key, value in load_toml(args.config).items():
             if key not in specs:
                 raise ValueError(f"{args.config}: unknown key {key!r}; predict's config file takes backend flags, e.g. model")
-            values[specs[key].name] = _coerce(specs[key], value, str(args.config))
+            values[specs[key].name] = config_file_value(specs[key], value, str(args.config))
     for key, spec in specs.items():
         if key in vars(args):
             value = getattr(args, key)

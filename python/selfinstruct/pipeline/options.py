@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .config import PipelineConfig
+from .option_values import config_file_value, unescape_flag_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,15 +134,10 @@ def add_arguments(parser: argparse.ArgumentParser, specs: list[Spec]) -> None:
         if spec.kind is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif spec.kind is tuple:
-            kwargs.update(action="append", metavar="TEXT", type=_unescape)
+            kwargs.update(action="append", metavar="TEXT", type=unescape_flag_text)
         else:
             kwargs.update(type=spec.kind, choices=spec.choices)
         groups[spec.section].add_argument(*names, **kwargs)
-
-
-def _unescape(text: str) -> str:
-    r"""Flags can spell newlines as \n (stop strings)."""
-    return text.encode("utf-8").decode("unicode_escape") if "\\" in text else text
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -158,38 +154,6 @@ def load_toml(path: Path) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in data.items()}
 
 
-def _coerce(spec: Spec, value: Any, origin: str) -> Any:
-    def bad() -> ValueError:
-        kind = {bool: "true or false", int: "an integer", float: "a number", Path: "a path string"}.get(spec.kind, "a string")
-        return ValueError(f"{origin}: {spec.flag[2:]} = {value!r} is not {kind}")
-
-    if spec.kind is bool:
-        if not isinstance(value, bool):
-            raise bad()
-    elif spec.kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad()
-    elif spec.kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad()
-        value = float(value)
-    elif spec.kind is tuple:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{origin}: {spec.flag[2:]} must be a list of strings")
-        value = tuple(value)
-    elif spec.kind is Path:
-        if not isinstance(value, str):
-            raise bad()
-        value = Path(value)
-    elif not isinstance(value, str):
-        raise bad()
-    if spec.choices and value not in spec.choices:
-        raise ValueError(f"{origin}: {spec.flag[2:]} = {value!r} is not one of {', '.join(spec.choices)}")
-    return value
-
-
 def resolve(args: argparse.Namespace, with_backend: bool = True) -> tuple[PipelineConfig, Any]:
     """Build (PipelineConfig, BackendConfig or None) from defaults, the config file and the flags."""
     specs = pipeline_specs() + (_backend_specs_or_empty() if with_backend else [])
@@ -202,7 +166,7 @@ def resolve(args: argparse.Namespace, with_backend: bool = True) -> tuple[Pipeli
             if key not in known:
                 raise ValueError(f"{config_path}: unknown key {key!r}; keys are the flag names, e.g. num-instructions")
             if key in by_key:
-                values[key] = _coerce(by_key[key], value, str(config_path))
+                values[key] = config_file_value(by_key[key], value, str(config_path))
     for key in by_key:
         if key in vars(args):
             values[key] = getattr(args, key)
