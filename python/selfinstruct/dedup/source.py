@@ -57,9 +57,11 @@ def read_source(source: str | os.PathLike[str]) -> SourceText:
     return SourceText(display_name(source), "".join(block.text for block in read_blocks(source)))
 
 
-def read_blocks(source: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
-    """Stream `source` ("-" is stdin) once as decoded blocks of whole lines; RecordError names the line of a problem."""
+def read_blocks(source: str | os.PathLike[str], block_bytes: int | None = None) -> Iterator[Block]:
+    """Stream `source` ("-" is stdin) once as decoded blocks of whole lines (read `block_bytes` at a time,
+    default BLOCK_BYTES); RecordError names the line of a problem."""
     name = display_name(source)
+    block_bytes = block_bytes or BLOCK_BYTES
     if str(source) == STDIN:
         yield from _blocks(name, sys.stdin.buffer, block_bytes)
         return
@@ -68,7 +70,8 @@ def read_blocks(source: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) 
 
 
 def _blocks(name: str, handle: BinaryIO, block_bytes: int) -> Iterator[Block]:
-    data = handle.read(block_bytes)  # a buffered read returns all it asks for unless the input ends
+    # A buffered read returns all it asks for unless the input ends; the first holds any BOM and the head.
+    data = handle.read(max(block_bytes, len(UTF8_BOM) + _HEAD))
     _refuse_other_boms(name, data)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]

@@ -1,0 +1,131 @@
+"""`selfinstruct dedup` on a large generated stream (default 10^7 candidates): wall time, CPU time, peak RSS.
+
+    nice python bench/bench_dedup_scale.py                      # 10^7 candidates, threads=2
+    nice python bench/bench_dedup_scale.py --size 1000000       # the 1M stream (one chunk)
+    python bench/bench_dedup_scale.py --rss-limit-gb 9          # stop the run above 9 GB (default 12)
+
+The stream is bench/stream.py's generator in chunks of 10^6 candidates (seed k for chunk k: one
+chunk is exactly the 1M stream of bench_dedup_cli.py; the chunks have different vocabularies, so
+later chunks add new words as a long generation run does). It is written once as JSONL
+({"instruction", "id"}) under --data-dir (default bench/out/, about 1.1 GB for 10^7) and reused.
+
+The command runs in a child process exactly as a user runs it (`python -m selfinstruct dedup`);
+this script samples the child's resident memory every second (VmRSS) and reports its peak
+(VmHWM), wall time and CPU seconds (user + system, all threads). If the resident memory passes
+--rss-limit-gb the child is stopped, so the benchmark cannot take the machine's memory from other
+work; the report then says how far it got. Records are written to --data-dir too (kept/rejects).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from stream import generate_stream  # noqa: E402
+
+CHUNK = 1_000_000
+
+
+def stream_file(folder: Path, size: int) -> Path:
+    """The JSONL stream of `size` candidates, generated once (chunk k from seed k) and reused."""
+    path = folder / f"dedup-stream-{size}.jsonl"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    started = time.perf_counter()
+    with open(partial, "w", encoding="utf-8") as handle:
+        for chunk, start in enumerate(range(0, size, CHUNK)):
+            texts = generate_stream(min(CHUNK, size - start), seed=chunk)
+            handle.write("".join(json.dumps({"instruction": text, "id": start + k}) + "\n" for k, text in enumerate(texts)))
+            print(f"  generated {start + len(texts):,} candidates ({time.perf_counter() - started:.0f} s)", flush=True)
+    partial.replace(path)
+    return path
+
+
+def status_kb(pid: int, key: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system seconds of a live process, all threads (/proc/PID/stat fields 14 and 15)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(path: Path, folder: Path, threads: int, limit_kb: int) -> dict:
+    command = [sys.executable, "-m", "selfinstruct", "dedup", str(path), "-o", str(folder / "dedup-scale.kept.jsonl"),
+               "--no-progress", "--threads", str(threads)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples: list[tuple[float, int]] = []  # (seconds, VmRSS kB)
+    peak_kb = cpu = 0
+    stopped = False
+    while child.poll() is None:
+        rss = status_kb(child.pid, "VmRSS")
+        peak_kb = max(peak_kb, status_kb(child.pid, "VmHWM") or 0)
+        cpu = cpu_seconds(child.pid) or cpu
+        if rss is not None:
+            samples.append((time.perf_counter() - started, rss))
+            if rss > limit_kb and not stopped:
+                child.send_signal(signal.SIGTERM)  # the command removes its temporary files on SIGTERM
+                stopped = True
+        time.sleep(1.0)
+    out, err = child.communicate()
+    wall = time.perf_counter() - started
+    return {"wall_s": wall, "cpu_s": cpu, "peak_mb": peak_kb / 1024, "samples": samples, "stopped": stopped,
+            "returncode": child.returncode, "stdout": out, "stderr": err}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10_000_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", type=Path, default=HERE / "out")
+    parser.add_argument("--rss-limit-gb", type=float, default=12.0)
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    with open("/proc/meminfo") as handle:
+        meminfo = {line.split(":")[0]: int(line.split()[1]) for line in handle}
+    print(f"# selfinstruct dedup at scale — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{meminfo['MemTotal'] / 2**20:.0f} GiB ({meminfo['MemAvailable'] / 2**20:.0f} GiB available), "
+          f"threads={args.threads}, load average {os.getloadavg()[0]:.1f}")
+    path = stream_file(args.data_dir, args.size)
+    print(f"{args.size:,} candidates, {path.stat().st_size / 1e9:.2f} GB of JSONL ({path})", flush=True)
+    result = run(path, args.data_dir, args.threads, int(args.rss_limit_gb * 2**20))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    if result["returncode"] != 0:
+        why = f"stopped above {args.rss_limit_gb} GB" if result["stopped"] else f"exit status {result['returncode']}"
+        print(f"the command did not finish ({why}) after {result['wall_s']:.0f} s: {result['stderr'].strip()[-500:]}")
+    else:
+        print(result["stdout"].strip())
+        kept = re.search(r"kept ([\d,]+) of", result["stdout"]).group(1)
+        print(f"\n| candidates | kept | wall s | CPU s | peak RSS MB |\n|---:|---:|---:|---:|---:|\n"
+              f"| {args.size:,} | {kept} | {result['wall_s']:.1f} | {result['cpu_s']:.1f} | {result['peak_mb']:,.0f} |")
+    samples = result["samples"]
+    step = max(1, len(samples) // 12)
+    print("\nresident memory over the run (s: MB): " + ", ".join(f"{s:.0f}: {kb / 1024:,.0f}" for s, kb in samples[::step]))
+
+
+if __name__ == "__main__":
+    main()
