@@ -12,7 +12,9 @@ the script says whether it found them) and continues with bench/stream.py's gene
 Each configuration runs in its own process (so peak RSS is its own) through the public API,
 `generate_instructions(config, backend)`, with a window of 512 requests in flight. Reported:
 - driver ms per admitted by pool-size decile, from progress.jsonl (each batch's wall seconds over
-  its admissions: the critical path, since the engine takes no time);
+  its admissions: the critical path, since the engine takes no time), and the same in CPU time
+  (each batch's `cpu_seconds`: the process's CPU time, which other jobs on a loaded machine do not
+  inflate the way they inflate wall time), with the load average before and after each run;
 - the time after the loop (the similarity pass that completes the output file, and publishing);
   with default flags minus without, over the pairs scored: similarity pairs/s;
 - peak RSS of the process; the time to resume the finished journal (a rerun: recover, rebuild
@@ -139,18 +141,21 @@ def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     batches = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
     loop = sum(b["seconds"] for b in batches)
-    deciles = []
+    loop_cpu = sum(b.get("cpu_seconds", 0.0) for b in batches)
+    deciles, cpu_deciles = [], []
     for decile in range(1, 11):
         low, high = (decile - 1) * size / 10, decile * size / 10
         chosen = [b for b in batches if low < b["pool_size"] <= high]
         admitted = sum(b["admitted"] for b in chosen)
         deciles.append(1000 * sum(b["seconds"] for b in chosen) / admitted if admitted else None)
+        cpu_deciles.append(1000 * sum(b.get("cpu_seconds", 0.0) for b in chosen) / admitted if admitted else None)
     started = time.perf_counter()
     generate_instructions(config, ReplayBackend(stream))  # finished: recover, rebuild the pool, nothing to do
     resume = time.perf_counter() - started
     return {"size": size, "fields": fields, "admitted": summary.counts["admitted"], "total_s": total,
             "loop_s": loop, "after_loop_s": total - loop, "ms_per_admitted": 1000 * loop / size,
-            "deciles_ms": deciles, "peak_rss_mb": rss, "resume_s": resume,
+            "loop_cpu_s": loop_cpu, "cpu_ms_per_admitted": 1000 * loop_cpu / size,
+            "deciles_ms": deciles, "cpu_deciles_ms": cpu_deciles, "peak_rss_mb": rss, "resume_s": resume,
             "candidates": sum(b["candidates"] for b in batches)}
 
 
@@ -184,6 +189,7 @@ def main() -> None:
         write_stream(stream, 4 * size + 100_000)  # admission keeps about 1 in 2 in this stream
         for mode in args.modes:
             out = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+            load_before = os.getloadavg()[0]
             try:
                 child = subprocess.run([sys.executable, __file__, "--child", str(size), mode, str(out), str(stream)],
                                        capture_output=True, text=True)
@@ -191,13 +197,18 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
             if child.returncode:
                 sys.exit(f"N={size:,} {mode} failed:\n{child.stderr[-3000:]}")
+            load_after = os.getloadavg()[0]
             result = json.loads(child.stdout.strip().splitlines()[-1])
             results[(size, mode)] = result
             deciles = " ".join("-" if d is None else f"{d:.3f}" for d in result["deciles_ms"])
-            print(f"N={size:,} {mode:9s}: {result['ms_per_admitted']:.3f} ms/admitted in the loop "
-                  f"({result['loop_s']:.1f} s, {result['candidates']:,} candidates); by pool decile [{deciles}] ms; "
-                  f"after the loop {result['after_loop_s']:.1f} s; peak RSS {result['peak_rss_mb']:.0f} MB; "
-                  f"resume {result['resume_s']:.1f} s")
+            cpu_deciles = " ".join("-" if d is None else f"{d:.3f}" for d in result["cpu_deciles_ms"])
+            print(f"N={size:,} {mode:9s} (load {load_before:.1f} -> {load_after:.1f}): "
+                  f"{result['ms_per_admitted']:.3f} ms/admitted in the loop, wall "
+                  f"({result['loop_s']:.1f} s, {result['candidates']:,} candidates); by pool decile [{deciles}] ms\n"
+                  f"    CPU {result['cpu_ms_per_admitted']:.3f} ms/admitted ({result['loop_cpu_s']:.1f} s); "
+                  f"by pool decile [{cpu_deciles}] ms\n"
+                  f"    after the loop {result['after_loop_s']:.1f} s; peak RSS {result['peak_rss_mb']:.0f} MB; "
+                  f"resume {result['resume_s']:.1f} s", flush=True)
         if (size, "fields") in results and (size, "no-fields") in results:
             extra = results[(size, "fields")]["after_loop_s"] - results[(size, "no-fields")]["after_loop_s"]
             pairs = size * 175 + size * (size - 1) // 2  # each admission against the pool before it

@@ -50,11 +50,11 @@ def run_cli(out: Path, seeds: Path, *extra: str, crash: str | None = None, mode:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    """Every file's bytes; progress.jsonl without its timings (the one field that is not reproducible)."""
+    """Every file's bytes; progress.jsonl without its timings (the fields that are not reproducible)."""
     files = {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
     if "progress.jsonl" in files:
         lines = [json.loads(line) for line in files["progress.jsonl"].splitlines()]
-        files["progress.jsonl"] = json.dumps([{**line, "seconds": None} for line in lines]).encode()
+        files["progress.jsonl"] = json.dumps([{**line, "seconds": None, "cpu_seconds": None} for line in lines]).encode()
     return files
 
 

@@ -59,7 +59,8 @@ def test_progress_has_one_line_per_batch(config: PipelineConfig) -> None:
     by_step = collections.defaultdict(list)
     for line in progress:
         assert set(line) == {"step", "batch", "pool_size", "candidates", "admitted", "dropped", "prompt_tokens",
-                             "completion_tokens", "seconds"}
+                             "completion_tokens", "seconds", "cpu_seconds"}
+        assert line["cpu_seconds"] >= 0
         by_step[line["step"]].append(line)
     first = by_step["generate-instructions"]
     assert [line["batch"] for line in first] == list(range(len(first)))

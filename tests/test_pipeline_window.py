@@ -107,7 +107,7 @@ def config(tmp_path: Path) -> PipelineConfig:
 def files(directory: Path) -> dict[str, bytes]:
     out = {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
     progress = [json.loads(line) for line in out.pop("progress.jsonl").splitlines()]
-    out["progress"] = json.dumps([{**line, "seconds": None} for line in progress]).encode()
+    out["progress"] = json.dumps([{**line, "seconds": None, "cpu_seconds": None} for line in progress]).encode()
     return out
 
 

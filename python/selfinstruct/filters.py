@@ -67,29 +67,58 @@ def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
 
 
+class _Rules:
+    """The checks of one InstructionFilterConfig, prepared once (the filter runs per candidate)."""
+
+    def __init__(self, config: InstructionFilterConfig) -> None:
+        self.min_words = config.min_words
+        self.max_words = config.max_words
+        self.pattern = _keyword_pattern(config.blocked_keywords)
+        # The regex can match an ASCII text only where the text, lowered, contains a keyword's first
+        # word lowered (ASCII case folding is all IGNORECASE does there); most texts contain none, and
+        # a case-sensitive search for those literals costs a fraction of the regex's. Non-ASCII keywords
+        # could match ASCII letters under IGNORECASE (the Kelvin sign matches "k"): with one, the regex
+        # always runs.
+        words = [word.split()[0].lower() for word in config.blocked_keywords if word.strip()]
+        self.ascii_words: re.Pattern[str] | None = None
+        if words and all(map(str.isascii, words)):
+            self.ascii_words = re.compile("|".join(map(re.escape, dict.fromkeys(words))))
+        self.prefixes = tuple(prefix.lower() for prefix in config.blocked_prefixes if prefix)
+        self.english = config.language == "english"
+
+    def check(self, text: str) -> str | None:
+        stripped = text.strip()
+        if not stripped:
+            return "empty"
+        words = len(stripped.split())
+        if words < self.min_words:
+            return "too_short"
+        if words > self.max_words:
+            return "too_long"
+        lowered = stripped.lower()
+        if self.pattern is not None and (
+            self.ascii_words is None or not stripped.isascii() or self.ascii_words.search(lowered)
+        ) and self.pattern.search(stripped):
+            return "blocked_keyword"
+        if self.prefixes and lowered.startswith(self.prefixes):
+            return "blocked_prefix"
+        if stripped[0] in string.punctuation:
+            return "starts_with_punctuation"
+        if self.english and not stripped[0].isascii():
+            return "non_ascii_start"
+        return None
+
+
+@lru_cache(maxsize=32)
+def _rules(config: InstructionFilterConfig) -> _Rules:
+    return _Rules(config)
+
+
 def check_instruction(text: str, config: InstructionFilterConfig = DEFAULT_INSTRUCTION_FILTER) -> str | None:
     """Return None to keep `text`, else the reason to drop it (one of DROP_REASONS)."""
     if not isinstance(text, str):
         raise TypeError(f"instruction must be str, got {type(text).__name__}")
-    stripped = text.strip()
-    if not stripped:
-        return "empty"
-    words = len(stripped.split())
-    if words < config.min_words:
-        return "too_short"
-    if words > config.max_words:
-        return "too_long"
-    pattern = _keyword_pattern(config.blocked_keywords)
-    if pattern is not None and pattern.search(stripped):
-        return "blocked_keyword"
-    lowered = stripped.lower()
-    if any(lowered.startswith(prefix.lower()) for prefix in config.blocked_prefixes if prefix):
-        return "blocked_prefix"
-    if stripped[0] in string.punctuation:
-        return "starts_with_punctuation"
-    if config.language == "english" and not stripped[0].isascii():
-        return "non_ascii_start"
-    return None
+    return _rules(config).check(text)
 
 
 class InstructionFilter:
@@ -98,12 +127,15 @@ class InstructionFilter:
     def __init__(self, config: InstructionFilterConfig = DEFAULT_INSTRUCTION_FILTER) -> None:
         self.config = config
         self.counts: collections.Counter[str] = collections.Counter()
+        self._rules = _rules(config)
 
     def __call__(self, text: str) -> bool:
         return self.check(text) is None
 
     def check(self, text: str) -> str | None:
         """Like `check_instruction` with this filter's settings, counting the outcome."""
-        reason = check_instruction(text, self.config)
+        if not isinstance(text, str):
+            raise TypeError(f"instruction must be str, got {type(text).__name__}")
+        reason = self._rules.check(text)
         self.counts["kept" if reason is None else f"dropped_{reason}"] += 1
         return reason

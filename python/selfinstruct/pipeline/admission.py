@@ -27,6 +27,7 @@ from .config import PipelineConfig
 from .driver import Request
 from .files import load_seeds, state_path
 from .journal import Journal, committed_records
+from .jsonline import json_string, json_value, object_text
 from .prompts import Prompt
 from .publish import publish_lines
 from .seeding import request_rng, sampling_seed
@@ -118,39 +119,51 @@ class AdmissionStep(Step):
         seed = sampling_seed(self.config.seed, self.name, index)
         return Request(index, prompt.render(self.chat), self.sampling(seed), prompt)
 
-    def take(self, request: Request, completions: list[Completion]) -> list[dict[str, Any]]:
+    def take(self, request: Request, completions: list[Completion]) -> list[str]:
+        """Parse, filter and admit one request's candidates; returns the admitted records as journal
+        lines (composed from parts: the request's prompt and each response are encoded once)."""
         assert self.pool is not None
-        found: list[tuple[Candidate, Completion]] = []
-        before = sum(self.log.batch.dropped.values())
-        for completion in completions:
-            found.extend((candidate, completion) for candidate in self.candidates(request.context, completion, request.index))
-        self.log.batch.candidates += len(found) + sum(self.log.batch.dropped.values()) - before
+        tally = self.log.batch
+        texts: list[str] = []
+        found: list[tuple[dict[str, Any], int]] = []  # (extra fields, which completion)
+        before = sum(tally.dropped.values())
+        for number, completion in enumerate(completions):
+            for instruction, extra in self.candidates(request.context, completion, request.index):
+                texts.append(instruction)
+                found.append((extra, number))
+        tally.candidates += len(found) + sum(tally.dropped.values()) - before
         room = self.config.num_instructions - len(self.machine)
-        decisions = self.pool.admit([instruction for (instruction, _), _ in found])
-        records: list[dict[str, Any]] = []
-        for ((instruction, extra), completion), decision in zip(found, decisions):
-            if not decision.admitted:
-                self.log.reject("too_similar", instruction, request.index, self.pool[decision.best_index],
-                                float(decision.best_score))
+        decisions = self.pool.admit(texts)
+        admitted_at, best_index, best_score = (decisions.index.tolist(), decisions.best_index.tolist(),
+                                               decisions.best_score.tolist())
+        metadata: dict[int, str] = {}
+        tail = f', "request_idx": {request.index // self.window}, "{INTERNAL}": {request.index}}}\n'
+        records: list[str] = []
+        for position, (instruction, (extra, number)) in enumerate(zip(texts, found)):
+            at = admitted_at[position]
+            if at < 0:
+                self.log.reject("too_similar", instruction, request.index, self.pool[best_index[position]],
+                                best_score[position])
                 continue
             if len(records) >= room:  # the target is reached within this request: keep the first ones only
-                if len(self.pool) > decision.index:
-                    self.pool.truncate(decision.index)
+                if len(self.pool) > at:
+                    self.pool.truncate(at)
                 self.log.reject("surplus", instruction, request.index)
                 continue
-            records.append({
-                "instruction": instruction,
-                **extra,
-                "metadata": {"prompt": request.prompt, "response": completion.text,
-                             "finish_reason": completion.finish_reason},
-                "request_idx": request.index // self.window,
-                INTERNAL: request.index,
-            })
+            if number not in metadata:
+                completion = completions[number]
+                metadata[number] = object_text((("prompt", json_string(request.prompt)),
+                                                ("response", json_string(completion.text)),
+                                                ("finish_reason", json_value(completion.finish_reason))))
+            fields = "".join(", " + json_string(key) + ": " + json_value(value) for key, value in extra.items())
+            # the record {"instruction", **extra, "metadata", "request_idx", INTERNAL} as dump_line writes it
+            records.append('{"instruction": ' + json_string(instruction) + fields + ', "metadata": ' + metadata[number]
+                           + tail)
             self.request_of.append(request.index)
         if self.similarity is not None:
             self.similarity.add(len(records))
         self.summary.counts[self.kept_key] = len(self.machine)
-        self.log.batch.admitted += len(records)
+        tally.admitted += len(records)
         self.stalled = 0 if records else self.stalled + 1
         return records
 

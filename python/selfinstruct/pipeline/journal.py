@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from ..records import RecordError, dump_line, read_jsonl
 from .publish import fsync_dir as _fsync_dir
@@ -312,9 +312,12 @@ class Journal:
             LOG.warning("%s: resuming with changed settings (%s): the result will differ from a run with either",
                         self.step, ", ".join(changed))
 
-    def commit(self, records: Sequence[dict[str, Any]], state: dict[str, Any]) -> None:
-        """Append records, then the commit line that makes them (and `state`) durable."""
-        payload = "".join(dump_line(record) for record in records).encode()
+    def commit(self, records: Sequence[Union[dict[str, Any], str]], state: dict[str, Any]) -> None:
+        """Append records, then the commit line that makes them (and `state`) durable.
+
+        A record is a dict, or its line already encoded as `dump_line` would (a str ending in a newline).
+        """
+        payload = "".join(record if isinstance(record, str) else dump_line(record) for record in records).encode()
         if payload:
             _append(self.data_path, payload, f"{self.step}.torn_data")
         crashpoint(f"{self.step}.before_commit")

@@ -17,6 +17,9 @@ T = TypeVar("T")
 _ITEM_MARKER = re.compile(r"^[ \t]*(?:\(?\d{1,3}[ \t]*[.):]|[-*\u2022])(?:[ \t]+|$)")
 # A label some models put before an item: "Task:", "Task 9:", "Instruction:", "New task:".
 _ITEM_LABEL = re.compile(r"^(?:new[ \t]+)?(?:task|instruction)[ \t]*\d*[ \t]*[:.-][ \t]*", re.IGNORECASE)
+# What _ITEM_LABEL can start with in ASCII ("New", "Task", "Instruction" in any case); non-ASCII
+# letters can match too under IGNORECASE (dotted and dotless i), so for them the regex decides.
+_LABEL_STARTS = frozenset("nNtTiI")
 _EXAMPLE_MARKER = re.compile(r"(?m)^[ \t]*#*[ \t]*Example(?:[ \t]*\d+[ \t]*[.:)]?|[ \t]*:|[ \t]*$)[ \t]*", re.IGNORECASE)
 _OUTPUT_MARKER = re.compile(r"Output[ \t]*\d*[ \t]*:", re.IGNORECASE)
 _INPUT_MARKER = re.compile(r"Input[ \t]*\d*[ \t]*:", re.IGNORECASE)
@@ -28,8 +31,12 @@ _OTHER_FIELD = re.compile(r"(?m)^[ \t]*\d{1,3}[ \t]*[.)][ \t]*[A-Za-z][A-Za-z ]{
 
 
 def collapse_whitespace(text: str) -> str:
-    """All runs of whitespace become one space; ends stripped (the reference's normalisation)."""
-    return re.sub(r"\s+", " ", text).strip()
+    """All runs of whitespace become one space; ends stripped (the reference's normalisation).
+
+    The same as `re.sub(r"\\s+", " ", text).strip()` (for str patterns `\\s` is exactly
+    `str.isspace`, which `split()` splits on), a few times faster.
+    """
+    return " ".join(text.split())
 
 
 _BOLD = (
@@ -41,6 +48,8 @@ _BOLD = (
 
 def _unbold(text: str) -> str:
     """Remove markdown bold around labels and whole lines, never inside content ("n ** 0.5" stays)."""
+    if "**" not in text:  # every pattern needs one (most completions have none)
+        return text
     for pattern, replacement in _BOLD:
         text = pattern.sub(replacement, text)
     return text
@@ -74,7 +83,8 @@ def parse_instruction_list(text: str, capitalize: bool = False) -> list[str]:
     out = []
     for parts in items:
         item = collapse_whitespace(" ".join(parts))
-        item = _ITEM_LABEL.sub("", item, count=1).strip()
+        if item[:1] in _LABEL_STARTS or not item[:1].isascii():  # the label regex runs only where it can match
+            item = _ITEM_LABEL.sub("", item, count=1).strip()
         if capitalize:
             item = item.capitalize()
         if item:

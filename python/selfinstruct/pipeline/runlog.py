@@ -4,7 +4,9 @@ In the output directory:
 - `rejects/<step>.jsonl`: {"step", "reason", "text", "request", "most_similar", "score"} per
   dropped candidate (`most_similar`/`score` only for candidates too similar to a pool entry);
 - `progress.jsonl` (all steps): {"step", "batch", "pool_size", "candidates", "admitted",
-  "dropped": {reason: count}, "prompt_tokens", "completion_tokens", "seconds"} per batch.
+  "dropped": {reason: count}, "prompt_tokens", "completion_tokens", "seconds", "cpu_seconds"} per
+  batch ("seconds": wall time; "cpu_seconds": this process's CPU time, all threads, which a loaded
+  machine does not inflate the way it does wall time).
 
 Lines are buffered and written (fsynced) by `flush()` just before the journal commit, whose state
 keeps how much of them is committed: a resumed step first removes what a killed run wrote after its last
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..records import dump_line
+from .jsonline import json_string, json_value
 
 REJECTS_DIR = "rejects"
 PROGRESS_FILE = "progress.jsonl"
@@ -43,6 +46,7 @@ class RunLog:
 
     def __init__(self, output_dir: Path, step: str, counts: Optional[collections.Counter] = None) -> None:
         self.step = step
+        self._reject_start = '{"step": ' + json_string(step) + ', "reason": '
         self.rejects_path = Path(output_dir) / REJECTS_DIR / f"{step}.jsonl"
         self.progress_path = Path(output_dir) / PROGRESS_FILE
         self.counts: collections.Counter = counts if counts is not None else collections.Counter()
@@ -53,11 +57,13 @@ class RunLog:
     def reject(self, reason: str, text: str, request: Optional[int] = None, most_similar: Optional[str] = None,
                score: Optional[float] = None, number: int = 1) -> None:
         """Count `number` dropped candidates for `reason` and log the one rendered as `text`."""
-        self.counts[f"dropped_{reason}"] += number
+        self.counts["dropped_" + reason] += number
         self.batch.dropped[reason] += number
-        record = {"step": self.step, "reason": reason, "text": text, "request": request,
-                  "most_similar": most_similar, "score": score}
-        self._rejects.extend([dump_line(record)] * number)
+        # dump_line({"step", "reason", "text", "request", "most_similar", "score"}), composed (see jsonline.py)
+        line = (self._reject_start + json_string(reason) + ', "text": ' + json_value(text) + ', "request": '
+                + json_value(request) + ', "most_similar": ' + json_value(most_similar) + ', "score": '
+                + json_value(score) + "}\n")
+        self._rejects.extend([line] * number)
 
     def pending_rejects(self) -> list[str]:
         """The buffered reject lines, handed over (for a step that publishes its rejects file whole)."""
@@ -71,7 +77,7 @@ class RunLog:
             "step": self.step, "batch": tally.index, "pool_size": pool_size, "candidates": tally.candidates,
             "admitted": tally.admitted, "dropped": dict(sorted(tally.dropped.items())),
             "prompt_tokens": tally.prompt_tokens, "completion_tokens": tally.completion_tokens,
-            "seconds": round(tally.seconds(), 6),
+            "seconds": round(tally.seconds(), 6), "cpu_seconds": round(tally.cpu_seconds(), 6),
         }))
         self.batch = BatchTally(tally.index + 1)
 
@@ -130,9 +136,14 @@ class BatchTally:
         self.elapsed = 0.0
         self._clock = time.perf_counter
         self._since = self._clock()
+        self._cpu_clock = time.process_time
+        self._cpu_since = self._cpu_clock()
 
     def seconds(self) -> float:
         return self.elapsed + self._clock() - self._since
+
+    def cpu_seconds(self) -> float:
+        return self._cpu_clock() - self._cpu_since
 
     def save(self) -> dict[str, Any]:
         return {"index": self.index, "candidates": self.candidates, "admitted": self.admitted,

@@ -64,8 +64,9 @@ class Step:
     def build(self, index: int) -> Optional[Request]:
         raise NotImplementedError
 
-    def take(self, request: Request, completions: list[Completion]) -> list[dict[str, Any]]:
-        """Parse, filter and admit one finished request; return the records to commit."""
+    def take(self, request: Request, completions: list[Completion]) -> list[Any]:
+        """Parse, filter and admit one finished request; return the records to commit (dicts, or
+        their journal lines already encoded: see `Journal.commit`)."""
         raise NotImplementedError
 
     def stop_note(self) -> Optional[str]:
@@ -80,7 +81,7 @@ class Step:
         """(total, done so far) for the progress bar."""
         return None, 0
 
-    def advanced(self, records: list[dict[str, Any]]) -> int:
+    def advanced(self, records: list[Any]) -> int:
         """How far the bar moves for one request's records."""
         return len(records)
 
@@ -147,7 +148,7 @@ class Step:
         self.batch_only = isinstance(stream, RoundsStream)
         group = self.window if self.batch_only else max(1, min(self.window // 4, COMMIT_EVERY))
         window = Window(stream, self.window, self.build, self.idle if not self.batch_only else None)
-        pending: list[dict[str, Any]] = []
+        pending: list[Any] = []
         position, note, dirty = start, None, False
         results = window.results(start)
         try:
@@ -175,7 +176,7 @@ class Step:
             self._commit(journal, pending, position)
         return note
 
-    def _commit(self, journal: Journal, records: list[dict[str, Any]], position: int) -> None:
+    def _commit(self, journal: Journal, records: list[Any], position: int) -> None:
         self.before_commit()
         logs = self.log.flush()
         journal.commit(records, {"next_request": position, "counts": dict(sorted(self.summary.counts.items())),

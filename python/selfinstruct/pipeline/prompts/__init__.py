@@ -6,7 +6,6 @@ same place either way (the cue is "9." for an instruction list, "Is it classific
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -66,8 +65,11 @@ class Prompt:
 
 
 def clean_instruction(text: str) -> str:
-    """One line, no trailing colon: how pool instructions are shown in prompts (as the reference)."""
-    return re.sub(r"\s+", " ", text).strip().rstrip(":")
+    """One line, no trailing colon: how pool instructions are shown in prompts (as the reference).
+
+    `" ".join(text.split())` is `re.sub(r"\\s+", " ", text).strip()` (`\\s` is `str.isspace`), faster.
+    """
+    return " ".join(text.split()).rstrip(":")
 
 
 def instruction_prompt(instructions: Sequence[str]) -> Prompt:
