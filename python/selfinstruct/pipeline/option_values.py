@@ -3,18 +3,26 @@ a flag (escapes such as \\n spelled out) or a value read from a TOML config file
 the option's type and choices, with an error naming the file and the key)."""
 from __future__ import annotations
 
+import codecs
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .options import Spec
 
+# Only the escapes are decoded: decoding the whole text as unicode_escape reads it as Latin-1 and
+# garbles every non-ASCII character ("café\\n" would become "cafÃ©\n").
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|[\\'\"abfnrtv\n])")
 _KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", Path: "a path string"}
 
 
 def unescape_flag_text(text: str) -> str:
-    r"""A flag's text with backslash escapes decoded, so a stop string can spell a newline as \n."""
-    return text.encode("utf-8").decode("unicode_escape") if "\\" in text else text
+    r"""A flag's text with Python's backslash escapes decoded (\n, \t, \\, \xhh, \uhhhh, ...), so a stop
+    string can spell a newline as \n; other characters, non-ASCII ones included, stay as they are."""
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(lambda escape: codecs.decode(escape.group(), "unicode_escape"), text)
 
 
 def config_file_value(spec: "Spec", value: Any, origin: str) -> Any:
