@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..pool import Pool
+from .background import ReadAhead, WriteBehind
 from .coverage import StreamSample, few_token_warning
 from .formats import FORMATS, Records, orjson_loads, stream_records
 from .outputs import OutputError, OutputPair, OutputStream, Protected
@@ -193,15 +194,30 @@ def _slice(records: Records, start: int, stop: int) -> Records:
     return Records(records.format, records.texts[start:stop], records.lines[start:stop], records.sources[start:stop])
 
 
+@dataclass
+class _Decided:
+    """One admitted batch, handed to the writer thread."""
+
+    batch: Records
+    first: int  # input position of the batch's first record
+    kept: list[int]  # batch positions of the admitted records
+    base: int  # pool index of the first of them
+    rejected: list[int]
+    best: list[int]  # most similar pool entry of each reject
+    scores: list[float]
+    earlier: dict[int, str]  # texts of those entries that joined the pool before this batch
+
+
 class _Streamed:
     """Admits batches as they are read and writes each batch's kept records and rejects at once, so
-    no more than a batch of input records is held."""
+    no more than a few batches of input records are held. Parsing (the next batches) and writing
+    (the previous ones) run in threads beside the admission, which releases the GIL."""
 
     def __init__(self, pool: Pool, kept_out: OutputStream, rejects_out: OutputStream, progress: bool) -> None:
         self.pool = pool
         self.kept_out, self.rejects_out = kept_out, rejects_out
         self.progress = progress
-        self.pool_lines = array("q")  # line of each pool entry in its file (seeds first)
+        self.pool_lines = array("q")  # line of each pool entry in its file (seeds first); the writer's
         self.seeds = self.kept = self.rejected = 0
         self.format = "jsonl"
         self.sample = StreamSample()
@@ -216,20 +232,22 @@ class _Streamed:
 
     def run(self, batches: Iterator[Records]) -> None:
         bar = _progress_bar(self.progress)
+        reader: ReadAhead[Records] = ReadAhead(batches, name="dedup-read")
+        writer: WriteBehind[_Decided] = WriteBehind(self._write, name="dedup-write")
         try:
-            while True:
-                started = time.perf_counter()
-                batch = next(batches, None)
-                self.read_seconds += time.perf_counter() - started
-                if batch is None:
-                    break
+            for batch in reader:
                 if self.kept + self.rejected == 0:
                     self.format = batch.format
-                self._admit(batch)
+                writer.submit(self._admit(batch))
                 if bar is not None:
                     bar.update(len(batch))
                     bar.set_postfix(kept=self.kept, rejected=self.rejected)
+            writer.finish()
         finally:
+            reader.close()
+            writer.close()
+            self.read_seconds += reader.busy_seconds
+            self.write_seconds += writer.busy_seconds
             if bar is not None:
                 bar.close()
         started = time.perf_counter()
@@ -237,49 +255,56 @@ class _Streamed:
             self.kept_out.write(b"\n]\n" if self.kept else b"[]\n")
         self.write_seconds += time.perf_counter() - started
 
-    def _admit(self, batch: Records) -> None:
+    def _admit(self, batch: Records) -> _Decided:
         started = time.perf_counter()
         result = self.pool.admit(batch.texts)
         self.admit_seconds += time.perf_counter() - started
-        self.sample.extend(batch.texts)
-
-        started = time.perf_counter()
         admitted = result.index >= 0
         kept = np.flatnonzero(admitted).tolist()
-        base = len(self.pool_lines)  # pool index of the batch's first admitted record
-        if kept:
-            assert result.index[kept[0]] == base, "pool indices follow admission order"
-            self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[admitted].tobytes())
-            self._write_kept([batch.sources[k] for k in kept])
+        base = self.seeds + self.kept
+        assert not kept or result.index[kept[0]] == base, "pool indices follow admission order"
         rejected = np.flatnonzero(~admitted)
-        self._write_rejects(batch, kept, base, rejected.tolist(), result.best_index[rejected].tolist(), result.best_score[rejected].tolist())
+        best = result.best_index[rejected].tolist()
+        # Read here, between admissions: the pool is locked while it admits.
+        earlier = {similar: self.pool[similar] for similar in best if similar < base}
+        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected.tolist(), best,
+                           result.best_score[rejected].tolist(), earlier)
+        self.sample.extend(batch.texts)
         self.kept += len(kept)
-        self.rejected += len(rejected)
-        self.write_seconds += time.perf_counter() - started
+        self.rejected += len(decided.rejected)
+        return decided
 
-    def _write_kept(self, sources: list[bytes]) -> None:
+    def _write(self, decided: _Decided) -> None:
+        batch, kept = decided.batch, decided.kept
+        if kept:
+            admitted = np.zeros(len(batch), dtype=bool)
+            admitted[kept] = True
+            self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[admitted].tobytes())
+            self._write_kept([batch.sources[k] for k in kept], first=decided.base == self.seeds)
+        self._write_rejects(decided)
+
+    def _write_kept(self, sources: list[bytes], first: bool) -> None:
         """Kept records exactly as in the input: JSONL and text one per line, JSON items in a list."""
         if self.format == "json":
-            self.kept_out.write((b",\n" if self.kept else b"[\n") + b",\n".join(sources))
+            self.kept_out.write((b"[\n" if first else b",\n") + b",\n".join(sources))
         else:
             sources.append(b"")
             self.kept_out.write(b"\n".join(sources))
 
-    def _write_rejects(self, batch: Records, kept: list[int], base: int, positions: list[int], best: list[int],
-                       scores: list[float]) -> None:
+    def _write_rejects(self, decided: _Decided) -> None:
         """One JSON line per reject; the same text json.dumps gives, built directly (hot path).
 
         The most similar text is taken from the batch when it was admitted in this batch (batch
-        position kept[pool index - base]), else from the pool."""
+        position kept[pool index - base]), else from the texts read from the pool."""
         encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
-        texts, lines, pool_lines, seeds, text_of = batch.texts, batch.lines, self.pool_lines, self.seeds, self.pool.__getitem__
-        first = self.kept + self.rejected  # input position of the batch's first record
+        texts, lines, pool_lines, seeds = decided.batch.texts, decided.batch.lines, self.pool_lines, self.seeds
+        kept, base, earlier, first = decided.kept, decided.base, decided.earlier, decided.first
         out = [
             f'{{"line": {lines[k]}, "index": {first + k}, "text": {encode(texts[k])}, '
-            f'"most_similar": {encode(texts[kept[similar - base]] if similar >= base else text_of(similar))}, '
+            f'"most_similar": {encode(texts[kept[similar - base]] if similar >= base else earlier[similar])}, '
             f'"most_similar_source": "{"seed" if similar < seeds else "input"}", '
             f'"most_similar_line": {pool_lines[similar]}, "score": {score!r}}}\n'
-            for k, similar, score in zip(positions, best, scores)
+            for k, similar, score in zip(decided.rejected, decided.best, decided.scores)
         ]
         self.rejects_out.write("".join(out).encode("utf-8"))
 

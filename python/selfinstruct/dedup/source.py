@@ -7,7 +7,6 @@ held in memory at once; `read_source` joins them for the readers that need the w
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
@@ -62,23 +61,33 @@ def read_blocks(source: str | os.PathLike[str], block_bytes: int | None = None) 
     default BLOCK_BYTES); RecordError names the line of a problem."""
     name = display_name(source)
     block_bytes = block_bytes or BLOCK_BYTES
-    if str(source) == STDIN:
-        yield from _blocks(name, sys.stdin.buffer, block_bytes)
-        return
-    with open(source, "rb") as handle:
+    # Unbuffered, and stdin through a descriptor of our own: a thread blocked reading it never holds
+    # the lock of sys.stdin's buffer, which the interpreter takes when it exits.
+    with open(os.dup(0) if str(source) == STDIN else source, "rb", buffering=0) as handle:
         yield from _blocks(name, handle, block_bytes)
 
 
+def _read(handle: BinaryIO, size: int) -> bytes:
+    """`size` bytes, fewer only at the end of the input (a pipe returns what it has at each read)."""
+    parts = []
+    while size > 0:
+        part = handle.read(size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
 def _blocks(name: str, handle: BinaryIO, block_bytes: int) -> Iterator[Block]:
-    # A buffered read returns all it asks for unless the input ends; the first holds any BOM and the head.
-    data = handle.read(max(block_bytes, len(UTF8_BOM) + _HEAD))
+    data = _read(handle, max(block_bytes, len(UTF8_BOM) + _HEAD))  # any BOM and the head are in the first read
     _refuse_other_boms(name, data)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
     head = data[:_HEAD]
     line = 1
     while True:
-        more = handle.read(block_bytes)
+        more = _read(handle, block_bytes)
         if not more:
             yield Block(line, data, _decode(name, data, line, head), True)
             return
