@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
+from ..atomic_files import fsync_directory
+
 _TAG = "selfinstruct"
 _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:32]
 _NAME_PART = 100  # bytes of the target's name kept in a temporary name (stays under NAME_MAX)
@@ -371,11 +373,7 @@ def _backup(path: Path) -> Path:
 
 def _fsync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened and synced
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        fsync_directory(directory)
 
 
 def _describe_write_error(target: _Target, error: OSError) -> str:
