@@ -220,6 +220,7 @@ def test_a_run_writes_the_same_bytes_as_with_the_reference_functions(tmp_path: P
     with monkeypatch.context() as patch:
         patch.setattr(instruction_step, "parse_instruction_list", reference_parse_instruction_list)
         patch.setattr(prompts, "clean_instruction", reference_clean_instruction)
+        patch.setattr(instruction_step, "clean_instruction", reference_clean_instruction)
 
         def reference_filter(self: InstructionFilter, text: str) -> str | None:
             reason = reference_check(text, self.config)

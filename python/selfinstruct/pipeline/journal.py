@@ -19,7 +19,9 @@ import fcntl
 import json
 import logging
 import os
+import queue
 import signal
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
@@ -52,10 +54,10 @@ def crashpoint(name: str) -> bool:
     return False  # pragma: no cover
 
 
-def _append(path: Path, payload: bytes, torn_point: str) -> None:
+def _append(path: Path, payload: bytes, torn_point: Optional[str] = None) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        if crashpoint(torn_point):
+        if torn_point is not None and crashpoint(torn_point):
             os.write(fd, payload[: max(1, len(payload) // 2)])
             os.fsync(fd)
             os.kill(os.getpid(), signal.SIGKILL)
@@ -195,14 +197,64 @@ class FileLock:
             self._fd = None
 
 
+Appends = Sequence[tuple[Path, bytes]]  # (file, bytes to append durably)
+
+
+class _Writer:
+    """One thread that makes handed-over commits durable, in order, so that the caller goes on
+    while the disk syncs. At most `depth` commits wait; after a failure the rest are not written
+    (no commit line can follow a failed append) and the failure is raised to the caller."""
+
+    def __init__(self, write: Callable[[Any], None], depth: int = 2) -> None:
+        self._write = write
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, work: Any) -> None:
+        self.check()
+        self._queue.put(work)
+
+    def wait(self) -> None:
+        """Return once everything handed over is durable (or raise why it is not)."""
+        self._queue.join()
+        self.check()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while True:
+            work = self._queue.get()
+            try:
+                if work is None:
+                    return
+                if self.error is None:
+                    self._write(work)
+            except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                self.error = error
+            finally:
+                self._queue.task_done()
+
+
 class Journal:
     """The data file and commit log of one step; use as a context manager (holds a lock).
 
     `recover()` brings both files back to the last commit and returns its state; `records()` then
-    streams the committed records (nothing is held in memory).
+    streams the committed records (nothing is held in memory). With `background=True`, commits are
+    written and fsynced by a writer thread in commit order while the caller goes on: a commit is
+    durable once a later `wait()` (or leaving the context) returns, and a kill before that loses at
+    most the last few commits, which a resumed run redoes.
     """
 
-    def __init__(self, step: str, data_path: Path, state_path: Path, settings: dict[str, Any]) -> None:
+    def __init__(self, step: str, data_path: Path, state_path: Path, settings: dict[str, Any],
+                 background: bool = False) -> None:
         self.step = step
         self.data_path = Path(data_path)
         self.state_path = Path(state_path)
@@ -210,6 +262,8 @@ class Journal:
         self.data_bytes = 0
         self.data_lines = 0
         self.commits = 0
+        self.background = background
+        self._writer: Optional[_Writer] = None
         self._lock = FileLock(self.state_path.with_name(self.state_path.name + ".lock"),
                               f"another run is writing {self.data_path}: wait for it or stop it first")
 
@@ -217,8 +271,22 @@ class Journal:
         self._lock.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._lock.__exit__(*exc)
+    def __exit__(self, kind: object, *exc: object) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()  # what was handed over is written, whatever ended the step
+                if kind is None:
+                    self._writer.check()
+                elif self._writer.error is not None:
+                    LOG.error("%s: writing the journal failed too: %s", self.step, self._writer.error)
+        finally:
+            self._writer = None
+            self._lock.__exit__(kind, *exc)
+
+    def wait(self) -> None:
+        """Return once every commit is durable (at once without a background writer)."""
+        if self._writer is not None:
+            self._writer.wait()
 
     def recover(
         self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]] = None
@@ -281,6 +349,7 @@ class Journal:
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
         """(line number, raw line) of the committed records."""
+        self.wait()
         return _lines(self.data_path, self.data_bytes)
 
     def _start(self, adopt: Optional[Callable[[list[dict[str, Any]]], dict[str, Any]]]) -> Optional[dict[str, Any]]:
@@ -312,20 +381,33 @@ class Journal:
             LOG.warning("%s: resuming with changed settings (%s): the result will differ from a run with either",
                         self.step, ", ".join(changed))
 
-    def commit(self, records: Sequence[Union[dict[str, Any], str]], state: dict[str, Any]) -> None:
-        """Append records, then the commit line that makes them (and `state`) durable.
+    def commit(self, records: Sequence[Union[dict[str, Any], str]], state: dict[str, Any], logs: Appends = ()) -> None:
+        """Append `logs` (other files' lines that this commit's state counts), the records, then the
+        commit line that makes them (and `state`) durable; each append fsynced before the next.
 
         A record is a dict, or its line already encoded as `dump_line` would (a str ending in a newline).
         """
         payload = "".join(record if isinstance(record, str) else dump_line(record) for record in records).encode()
-        if payload:
-            _append(self.data_path, payload, f"{self.step}.torn_data")
-        crashpoint(f"{self.step}.before_commit")
         self.data_bytes += len(payload)
         self.data_lines += len(records)
         self.commits += 1
         line = {"commit": self.commits, "data_bytes": self.data_bytes, "data_lines": self.data_lines, "state": state}
-        _append(self.state_path, dump_line(line).encode(), f"{self.step}.torn_state")
+        work = (tuple(logs), payload, dump_line(line).encode())  # encoded now: the state may change after we return
+        if not self.background:
+            self._write(work)
+            return
+        if self._writer is None:
+            self._writer = _Writer(self._write)
+        self._writer.put(work)
+
+    def _write(self, work: tuple[Appends, bytes, bytes]) -> None:
+        logs, payload, line = work
+        for path, data in logs:
+            _append(path, data)
+        if payload:
+            _append(self.data_path, payload, f"{self.step}.torn_data")
+        crashpoint(f"{self.step}.before_commit")
+        _append(self.state_path, line, f"{self.step}.torn_state")
         crashpoint(f"{self.step}.after_commit")
 
 

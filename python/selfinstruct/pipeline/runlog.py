@@ -8,9 +8,10 @@ In the output directory:
   batch ("seconds": wall time; "cpu_seconds": this process's CPU time, all threads, which a loaded
   machine does not inflate the way it does wall time).
 
-Lines are buffered and written (fsynced) by `flush()` just before the journal commit, whose state
-keeps how much of them is committed: a resumed step first removes what a killed run wrote after its last
-commit, so the logs hold each candidate and batch exactly once. `counts` is the step's one tally of
+Lines are buffered and handed to the journal (`take_appends()`), which appends and fsyncs them
+just before its commit line, whose state keeps how much of them is committed: a resumed step
+first removes what a killed run wrote after its last commit, so the logs hold each candidate and
+batch exactly once. `counts` is the step's one tally of
 drop reasons ("dropped_<reason>") beside its kept counters.
 """
 from __future__ import annotations
@@ -28,15 +29,6 @@ REJECTS_DIR = "rejects"
 PROGRESS_FILE = "progress.jsonl"
 
 
-def _append(path: Path, lines: list[str]) -> None:
-    if not lines:
-        return
-    with open(path, "ab") as handle:
-        handle.write("".join(lines).encode())
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
@@ -52,6 +44,7 @@ class RunLog:
         self.counts: collections.Counter = counts if counts is not None else collections.Counter()
         self._rejects: list[str] = []
         self._progress: list[str] = []
+        self._rejects_size: Optional[int] = None
         self.batch = BatchTally()
 
     def reject(self, reason: str, text: str, request: Optional[int] = None, most_similar: Optional[str] = None,
@@ -71,7 +64,7 @@ class RunLog:
         return lines
 
     def end_batch(self, pool_size: int) -> None:
-        """Close the current batch: one progress line (written at the next flush)."""
+        """Close the current batch: one progress line (written with the next commit)."""
         tally = self.batch
         self._progress.append(dump_line({
             "step": self.step, "batch": tally.index, "pool_size": pool_size, "candidates": tally.candidates,
@@ -81,22 +74,35 @@ class RunLog:
         }))
         self.batch = BatchTally(tally.index + 1)
 
-    def flush(self) -> dict[str, Any]:
-        """Write and fsync the buffered lines; returns what the journal commit saves."""
+    def take_appends(self) -> tuple[list[tuple[Path, bytes]], dict[str, Any]]:
+        """Hand over the buffered lines as (file, bytes) to append durably, in that order, with what
+        the journal commit saves: the logs' positions once those appends are made."""
+        appends = []
         if self._rejects:
             self.rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        _append(self.rejects_path, self._rejects)
-        _append(self.progress_path, self._progress)
+            payload = "".join(self._rejects).encode()
+            appends.append((self.rejects_path, payload))
+            self._rejects_size = self._committed_rejects_size() + len(payload)
+        if self._progress:
+            appends.append((self.progress_path, "".join(self._progress).encode()))
         self._rejects, self._progress = [], []
-        return {"rejects": _size(self.rejects_path), "progress": self.batch.index, "batch": self.batch.save()}
+        return appends, {"rejects": self._committed_rejects_size(), "progress": self.batch.index,
+                         "batch": self.batch.save()}
+
+    def _committed_rejects_size(self) -> int:
+        """The rejects file's size once every handed-over append is made (its size when first asked)."""
+        if self._rejects_size is None:
+            self._rejects_size = _size(self.rejects_path)
+        return self._rejects_size
 
     def recover(self, saved: Optional[dict[str, Any]]) -> None:
-        """Cut what a killed run logged after the last commit (`saved` is what `flush` returned)."""
+        """Cut what a killed run logged after the last commit (`saved`: what `take_appends` returned)."""
         saved = saved or {}
         self.batch = BatchTally.load(saved.get("batch"))
         if _size(self.rejects_path) > saved.get("rejects", 0):
             with open(self.rejects_path, "r+b") as handle:
                 handle.truncate(saved.get("rejects", 0))
+        self._rejects_size = _size(self.rejects_path)
         self._cut_progress(saved.get("progress", 0))
 
     def _cut_progress(self, committed: int) -> None:

@@ -5,8 +5,9 @@ finished request adds (`take`: parse, filter, admit; drops go to the run log wit
 and when to stop (`stop_note`). `run()` is the one journal loop around them: it recovers the
 journal and the run logs, streams requests through a `Window` of W in flight, takes results in
 submission order, and commits every few results (with a batch-only backend: every window, so a
-resumed run makes the same engine calls). A commit appends the new records, flushes the run logs,
-then writes the commit line with the step's state (next request, counters, log positions).
+resumed run makes the same engine calls). A commit appends the run logs' new lines, the new records,
+then the commit line with the step's state (next request, counters, log positions), each fsynced;
+the journal's writer thread does that while the loop goes on (the fsyncs are off its path).
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class Step:
     def run(self) -> StepSummary:
         config = self.config
         settings = config.step_settings(*self.settings_sections)
-        with Journal(self.name, self.data_path, state_path(config, self.name), settings) as journal:
+        with Journal(self.name, self.data_path, state_path(config, self.name), settings, background=True) as journal:
             try:
                 return self._run(journal)
             finally:
@@ -131,6 +132,7 @@ class Step:
             note = self.stop_note()
             if note is None:
                 note = self._stream(journal, start, progress)
+            journal.wait()  # every commit durable before the outputs are made from them
         finally:
             progress.close()
         if before is not None and hasattr(stats, "since"):
@@ -178,7 +180,7 @@ class Step:
 
     def _commit(self, journal: Journal, records: list[Any], position: int) -> None:
         self.before_commit()
-        logs = self.log.flush()
+        appends, logs = self.log.take_appends()  # written by the journal (its writer thread), before the records
         journal.commit(records, {"next_request": position, "counts": dict(sorted(self.summary.counts.items())),
-                                 "logs": logs, "step": self.save()})
+                                 "logs": logs, "step": self.save()}, appends)
 

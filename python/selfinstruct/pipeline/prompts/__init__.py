@@ -74,7 +74,13 @@ def clean_instruction(text: str) -> str:
 
 def instruction_prompt(instructions: Sequence[str]) -> Prompt:
     """Header, the instructions as a numbered list, and the next number as the cue."""
-    lines = [f"{index}. {clean_instruction(text)}" for index, text in enumerate(instructions, start=1)]
+    return cleaned_instruction_prompt([clean_instruction(text) for text in instructions])
+
+
+def cleaned_instruction_prompt(cleaned: Sequence[str]) -> Prompt:
+    """`instruction_prompt` of instructions already passed through `clean_instruction` (step 1
+    cleans each seed once, not once per prompt)."""
+    lines = [f"{index}. {text}" for index, text in enumerate(cleaned, start=1)]
     return Prompt(INSTRUCTION_HEADER + "\n\n" + "\n".join(lines) + "\n", f"{len(lines) + 1}.")
 
 

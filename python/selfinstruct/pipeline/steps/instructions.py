@@ -17,7 +17,7 @@ from ..config import PipelineConfig
 from ..files import INSTRUCTIONS_FILE
 from ..parsing import apply_truncation, parse_instruction_list, strip_cue_echo
 from ..progress import StepSummary
-from ..prompts import INSTRUCTION_HEADER, Prompt, instruction_prompt
+from ..prompts import INSTRUCTION_HEADER, Prompt, clean_instruction, cleaned_instruction_prompt
 
 
 class InstructionGenerator(AdmissionStep):
@@ -34,6 +34,8 @@ class InstructionGenerator(AdmissionStep):
         self.human = [task.instruction for task in shown]
         if not self.human:
             raise ValueError("--clf-seeds-only is set but the seed tasks have no classification task")
+        self._human_cleaned = [clean_instruction(text) for text in self.human]  # as prompts show them
+        self._echo = INSTRUCTION_HEADER.rstrip(":").lower()
 
     def prompt_style(self) -> str:
         return self.config.instructions.prompt_style or self.config.prompt_style
@@ -42,10 +44,11 @@ class InstructionGenerator(AdmissionStep):
         cfg = self.config.instructions
         visible = len(machine) if visible is None else visible
         chosen = rng.sample(range(visible), min(cfg.num_machine_instructions, visible))  # as sampling machine[:visible]
-        shown = [machine[j] for j in chosen]
-        shown += rng.sample(self.human, min(cfg.num_prompt_instructions - len(shown), len(self.human)))
+        shown = [clean_instruction(machine[j]) for j in chosen]
+        # the same draw as sampling self.human (same length), of the seeds cleaned once
+        shown += rng.sample(self._human_cleaned, min(cfg.num_prompt_instructions - len(shown), len(self.human)))
         rng.shuffle(shown)
-        return instruction_prompt(shown)
+        return cleaned_instruction_prompt(shown)
 
     def sampling(self, seed: int) -> SamplingParams:
         return self.config.instructions.sampling(seed)
@@ -59,7 +62,7 @@ class InstructionGenerator(AdmissionStep):
         out: list[Candidate] = []
         for item in kept:
             reason = self.filter.check(item)
-            if reason is None and item.rstrip(":").lower() == INSTRUCTION_HEADER.rstrip(":").lower():
+            if reason is None and item.rstrip(":").lower() == self._echo:
                 reason = "prompt_echo"  # small chat models repeat the request
             if reason is None:
                 out.append((item, {}))
