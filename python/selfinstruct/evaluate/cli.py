@@ -177,21 +177,12 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _backend_config(args: argparse.Namespace) -> Any:
     from ..backends.config import BackendConfig
-    from ..pipeline.option_values import config_file_value
-    from ..pipeline.options import backend_specs, load_toml
+    from ..pipeline.options import backend_specs, given_values
 
-    specs = {spec.key: spec for spec in backend_specs()}
-    values: dict[str, Any] = {}
-    if getattr(args, "config", None) is not None:
-        for key, value in load_toml(args.config).items():
-            if key not in specs:
-                raise ValueError(f"{args.config}: unknown key {key!r}; predict's config file takes backend flags, e.g. model")
-            values[specs[key].name] = config_file_value(specs[key], value, str(args.config))
-    for key, spec in specs.items():
-        if key in vars(args):
-            value = getattr(args, key)
-            values[spec.name] = tuple(value) if spec.kind is tuple else value
-    return BackendConfig(**values, seed=args.seed)
+    specs = backend_specs()
+    values = given_values(args, specs, "predict's config file takes backend flags, e.g. model")
+    names = {spec.key: spec.name for spec in specs}
+    return BackendConfig(**{names[key]: value for key, value in values.items()}, seed=args.seed)
 
 
 def _handler(command: str, run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 from .config import PipelineConfig
 from .option_values import config_file_value, unescape_flag_text
@@ -154,24 +154,34 @@ def load_toml(path: Path) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in data.items()}
 
 
-def resolve(args: argparse.Namespace, with_backend: bool = True) -> tuple[PipelineConfig, Any]:
-    """Build (PipelineConfig, BackendConfig or None) from defaults, the config file and the flags."""
-    specs = pipeline_specs() + (_backend_specs_or_empty() if with_backend else [])
+def given_values(args: argparse.Namespace, specs: list[Spec], unknown_hint: str,
+                 also_known: Collection[str] = ()) -> dict[str, Any]:
+    """{option key: value} for each option of `specs` that the config file (`args.config`) or a flag
+    sets; a flag wins over the file. A file key neither in `specs` nor in `also_known` is a ValueError
+    naming the file, followed by `unknown_hint` (what the keys are)."""
     by_key = {spec.key: spec for spec in specs}
     values: dict[str, Any] = {}
     config_path = getattr(args, "config", None)
     if config_path is not None:
-        known = {spec.key for spec in pipeline_specs()} | {spec.key for spec in _backend_specs_or_empty()}
         for key, value in load_toml(config_path).items():
-            if key not in known:
-                raise ValueError(f"{config_path}: unknown key {key!r}; keys are the flag names, e.g. num-instructions")
             if key in by_key:
                 values[key] = config_file_value(by_key[key], value, str(config_path))
-    for key in by_key:
+            elif key not in also_known:
+                raise ValueError(f"{config_path}: unknown key {key!r}; {unknown_hint}")
+    for key, spec in by_key.items():
         if key in vars(args):
-            values[key] = getattr(args, key)
-            if by_key[key].kind is tuple:
-                values[key] = tuple(values[key])
+            value = getattr(args, key)
+            values[key] = tuple(value) if spec.kind is tuple else value
+    return values
+
+
+def resolve(args: argparse.Namespace, with_backend: bool = True) -> tuple[PipelineConfig, Any]:
+    """Build (PipelineConfig, BackendConfig or None) from defaults, the config file and the flags."""
+    specs = pipeline_specs() + (_backend_specs_or_empty() if with_backend else [])
+    by_key = {spec.key: spec for spec in specs}
+    # A backend key in the file of a command without a backend (prepare-finetuning) is ignored, not an error.
+    every_key = {spec.key for spec in pipeline_specs() + _backend_specs_or_empty()}
+    values = given_values(args, specs, "keys are the flag names, e.g. num-instructions", also_known=every_key)
     grouped: dict[Optional[str], dict[str, Any]] = {}
     for key, value in values.items():
         spec = by_key[key]
