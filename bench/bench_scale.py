@@ -14,7 +14,8 @@ Each configuration runs in its own process (so peak RSS is its own) through the 
 - driver ms per admitted by pool-size decile, from progress.jsonl (each batch's wall seconds over
   its admissions: the critical path, since the engine takes no time), and the same in CPU time
   (each batch's `cpu_seconds`: the process's CPU time, which other jobs on a loaded machine do not
-  inflate the way they inflate wall time), with the load average before and after each run;
+  inflate the way they inflate wall time), with the load average before and after each run, and
+  how much of that CPU time the exact admission itself took (Pool.admit, timed here);
 - the time after the loop (the similarity pass that completes the output file, and publishing);
   with default flags minus without, over the pairs scored: similarity pairs/s;
 - peak RSS of the process; the time to resume the finished journal (a rerun: recover, rebuild
@@ -129,15 +130,35 @@ class ReplayBackend:
         pass
 
 
+def timed_admission() -> list[float]:
+    """Count the CPU seconds spent in Pool.admit (the exact ROUGE-L admission, C++) from now on."""
+    from selfinstruct.pool import Pool
+
+    spent = [0.0]
+    admit = Pool.admit
+
+    def timed(self: Pool, candidates: Any) -> Any:
+        started = time.process_time()
+        try:
+            return admit(self, candidates)
+        finally:
+            spent[0] += time.process_time() - started
+
+    Pool.admit = timed  # type: ignore[method-assign]
+    return spent
+
+
 def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     """One configuration in this process (called in a child)."""
     from selfinstruct.pipeline import PipelineConfig, generate_instructions
 
     config = PipelineConfig(output_dir=out, num_instructions=size, prompts_per_round=WINDOW, progress=False,
                             similarity_fields=fields, max_stalled_rounds=0)
+    admission = timed_admission()
     started = time.perf_counter()
     summary = generate_instructions(config, ReplayBackend(stream))
     total = time.perf_counter() - started
+    admission_cpu = admission[0]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     batches = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
     loop = sum(b["seconds"] for b in batches)
@@ -154,7 +175,7 @@ def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     resume = time.perf_counter() - started
     return {"size": size, "fields": fields, "admitted": summary.counts["admitted"], "total_s": total,
             "loop_s": loop, "after_loop_s": total - loop, "ms_per_admitted": 1000 * loop / size,
-            "loop_cpu_s": loop_cpu, "cpu_ms_per_admitted": 1000 * loop_cpu / size,
+            "loop_cpu_s": loop_cpu, "cpu_ms_per_admitted": 1000 * loop_cpu / size, "admission_cpu_s": admission_cpu,
             "deciles_ms": deciles, "cpu_deciles_ms": cpu_deciles, "peak_rss_mb": rss, "resume_s": resume,
             "candidates": sum(b["candidates"] for b in batches)}
 
@@ -205,8 +226,8 @@ def main() -> None:
             print(f"N={size:,} {mode:9s} (load {load_before:.1f} -> {load_after:.1f}): "
                   f"{result['ms_per_admitted']:.3f} ms/admitted in the loop, wall "
                   f"({result['loop_s']:.1f} s, {result['candidates']:,} candidates); by pool decile [{deciles}] ms\n"
-                  f"    CPU {result['cpu_ms_per_admitted']:.3f} ms/admitted ({result['loop_cpu_s']:.1f} s); "
-                  f"by pool decile [{cpu_deciles}] ms\n"
+                  f"    CPU {result['cpu_ms_per_admitted']:.3f} ms/admitted ({result['loop_cpu_s']:.1f} s, of which "
+                  f"Pool.admit {result['admission_cpu_s']:.1f} s); by pool decile [{cpu_deciles}] ms\n"
                   f"    after the loop {result['after_loop_s']:.1f} s; peak RSS {result['peak_rss_mb']:.0f} MB; "
                   f"resume {result['resume_s']:.1f} s", flush=True)
         if (size, "fields") in results and (size, "no-fields") in results:
