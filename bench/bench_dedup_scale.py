@@ -3,6 +3,7 @@
     nice python bench/bench_dedup_scale.py                      # 10^7 candidates, threads=2
     nice python bench/bench_dedup_scale.py --size 1000000       # the 1M stream (one chunk)
     python bench/bench_dedup_scale.py --rss-limit-gb 9          # stop the run above 9 GB (default 12)
+    python bench/bench_dedup_scale.py --breakdown KEPT.jsonl    # where a pool of these texts keeps its memory
 
 The stream is bench/stream.py's generator in chunks of 10^6 candidates (seed k for chunk k: one
 chunk is exactly the 1M stream of bench_dedup_cli.py; the chunks have different vocabularies, so
@@ -14,6 +15,11 @@ this script samples the child's resident memory every second (VmRSS) and reports
 (VmHWM), wall time and CPU seconds (user + system, all threads). If the resident memory passes
 --rss-limit-gb the child is stopped, so the benchmark cannot take the machine's memory from other
 work; the report then says how far it got. Records are written to --data-dir too (kept/rejects).
+
+--breakdown FILE builds, in a child process, a Pool of the "instruction" texts of FILE (e.g. the
+kept output of a run, so that the pool is the one that run ended with): resident memory with the
+texts as a Python list, after `Pool.add` (texts and tokens, no index yet), after dropping the
+list, and after one admission (which builds the index).
 """
 from __future__ import annotations
 
@@ -97,13 +103,40 @@ def run(path: Path, folder: Path, threads: int, limit_kb: int) -> dict:
             "returncode": child.returncode, "stdout": out, "stderr": err}
 
 
+BREAKDOWN_CHILD = """
+import gc, json, sys
+import selfinstruct as si
+def rss():
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:')) / 1024
+texts = [json.loads(line)["instruction"] for line in open(sys.argv[1], encoding="utf-8")]
+text_mb = sum(len(t.encode()) for t in texts) / 2**20
+listed = rss()
+pool = si.Pool(threads=int(sys.argv[2]))
+pool.add(texts)
+added = rss()
+del texts
+gc.collect()
+dropped = rss()
+pool.admit(["Write a poem about the sea and the sky tonight"])
+indexed = rss()
+print(f"{len(pool):,} pool entries, {text_mb:,.0f} MB of UTF-8 text; resident MB: with the Python list {listed:,.0f}, "
+      f"after Pool.add {added:,.0f} (+{added - listed:,.0f}: texts, tokens), after dropping the list {dropped:,.0f}, "
+      f"after the first admission {indexed:,.0f} (+{indexed - dropped:,.0f}: the index)")
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=HERE / "out")
     parser.add_argument("--rss-limit-gb", type=float, default=12.0)
+    parser.add_argument("--breakdown", type=Path, help="a JSONL file of texts: report the memory of a pool of them")
     args = parser.parse_args()
+    if args.breakdown is not None:
+        print(subprocess.run([sys.executable, "-c", BREAKDOWN_CHILD, str(args.breakdown), str(args.threads)],
+                             capture_output=True, text=True, check=True).stdout.strip())
+        return
     args.data_dir.mkdir(parents=True, exist_ok=True)
     with open("/proc/meminfo") as handle:
         meminfo = {line.split(":")[0]: int(line.split()[1]) for line in handle}
