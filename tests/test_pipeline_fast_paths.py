@@ -199,13 +199,42 @@ class SlipBackend:
         pass
 
 
-def run_files(directory: Path, **changes: object) -> dict[str, bytes]:
+class StreamedSlipBackend(SlipBackend):
+    """The same completions through a stream, finishing requests in a shuffled order: step 1 then
+    admits on a thread beside the loop and builds prompts one result later."""
+
+    def open_stream(self, window: int) -> "SlipStream":
+        return SlipStream(self)
+
+
+class SlipStream:
+    def __init__(self, backend: SlipBackend) -> None:
+        self.backend = backend
+        self.queue: list[tuple[int, str, int | None]] = []
+        self.rng = random.Random(7)
+
+    def submit(self, key: int, prompt: str, params: SamplingParams) -> None:
+        self.queue.append((key, prompt, params.seed))
+
+    def next_finished(self, timeout: float | None = None) -> tuple[int, list[Completion]]:
+        key, prompt, seed = self.queue.pop(self.rng.randrange(len(self.queue)))
+        return key, [self.backend.answer(prompt, seed)]
+
+    def pending(self) -> int:
+        return len(self.queue)
+
+    def close(self) -> None:
+        self.queue.clear()
+
+
+def run_files(directory: Path, backend: SlipBackend | None = None, **changes: object) -> dict[str, bytes]:
     """A run's files, in a fresh `directory` (the same path for runs compared: the state files name it)."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir()
-    config = small_config(directory, num_instructions=120, prompts_per_round=8, max_stalled_rounds=0,
-                          keep_truncated=True, similarity_fields=True, **changes)
-    generate_instructions(config, SlipBackend())
+    settings: dict = {"num_instructions": 120, **changes}
+    config = small_config(directory, prompts_per_round=8, max_stalled_rounds=0, keep_truncated=True,
+                          similarity_fields=True, **settings)
+    generate_instructions(config, backend or SlipBackend())
     files = {str(p.relative_to(config.output_dir)): p.read_bytes()
              for p in sorted(config.output_dir.rglob("*")) if p.is_file()}
     progress = [json.loads(line) for line in files.pop("progress.jsonl").splitlines()]
@@ -237,3 +266,15 @@ def test_a_run_writes_the_same_bytes_as_with_the_reference_functions(tmp_path: P
                  "machine_generated_instructions.jsonl"):
         lines = fast[name].decode().splitlines(keepends=True)
         assert lines and all(dump_line(json.loads(line)) == line for line in lines), name
+
+
+def test_admitting_beside_the_loop_writes_what_admitting_in_it_does(tmp_path: Path) -> None:
+    """A streamed run (admission on a thread, drops held in request order, builds one result later)
+    against a batch-only one (everything in the loop): the same files but the commit log, whose
+    commits come every window instead of every few requests."""
+    for size in (120, 36):  # 36: the target is reached inside a response (surplus dropped)
+        streamed = run_files(tmp_path / "run", StreamedSlipBackend(), num_instructions=size)
+        in_loop = run_files(tmp_path / "run", num_instructions=size)
+        assert streamed.pop("state/instructions.jsonl") != in_loop.pop("state/instructions.jsonl")
+        assert streamed == in_loop
+        assert (b'"reason": "surplus"' in streamed["rejects/generate-instructions.jsonl"]) == (size == 36)

@@ -55,7 +55,7 @@ class EchoStream:
         self.queue.clear()
 
 
-def drive(order_seed: int, window: int, total: int = 40, idle: bool = False) -> tuple[list[str], EchoStream]:
+def drive(order_seed: int, window: int, total: int = 40, idle: bool = False, lag: int = 0) -> tuple[list[str], EchoStream]:
     """A step in miniature: request i's prompt says how many results were taken when it was built."""
     taken: list[str] = []
     idle_calls: list[int] = []
@@ -68,7 +68,7 @@ def drive(order_seed: int, window: int, total: int = 40, idle: bool = False) -> 
         idle_calls.append(1)
         return len(idle_calls) % 3 != 0
 
-    for request, completions in Window(stream, window, build, work if idle else None).results(0):
+    for request, completions in Window(stream, window, build, work if idle else None, lag).results(0):
         assert completions[0].text == request.prompt
         taken.append(completions[0].text)
     return taken, stream
@@ -80,6 +80,17 @@ def test_results_in_submission_order_for_any_completion_order(order: int, window
     taken, stream = drive(order, window, idle=idle)
     assert taken == [f"{i}:{max(0, i - window + 1)}" for i in range(40)]  # prompt i+W built after taking i
     assert stream.most_in_flight <= window and stream.closed
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=st.integers(0, 2**32), window=st.integers(2, 12), idle=st.booleans())
+def test_a_lagging_window_builds_request_i_plus_w_after_taking_result_i_plus_1(order: int, window: int,
+                                                                                idle: bool) -> None:
+    taken, stream = drive(order, window, idle=idle, lag=1)
+    assert taken == [f"{i}:{0 if i < window else i - window + 2}" for i in range(40)]
+    assert stream.most_in_flight <= window and stream.closed
+    with pytest.raises(ValueError, match="lag"):
+        Window(stream, 1, lambda i: None, lag=1)
 
 
 def test_stopping_early_cancels_what_is_in_flight() -> None:

@@ -7,6 +7,10 @@ any earlier admission, earlier candidates of the same request included. A too-si
 logged with its most similar pool entry and score. Stops at exactly `num_instructions` (a last
 request's surplus is dropped) or after `--max-stalled-rounds` windows in a row admit nothing.
 
+With a streaming backend the pool's admission of request i runs on a thread (the C++ call releases
+the GIL) while the loop parses and filters request i+1; the window then builds request i+W after
+result i+1 (see driver.Window's lag), which gives the same prompts.
+
 The journal keeps the admitted records (without similarity fields) in state/<step>.records.jsonl;
 similarity fields are computed off the admission path (see similarity.py). When the step ends, the
 output file (reference format, fields included) is written from both, atomically.
@@ -17,6 +21,7 @@ import array
 import bisect
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -45,6 +50,7 @@ class AdmissionStep(Step):
     kept_key = "admitted"
     unit = "instr"
     output_file = ""
+    overlaps = True
 
     def __init__(self, config: PipelineConfig, backend: Backend) -> None:
         super().__init__(config, backend)
@@ -53,8 +59,13 @@ class AdmissionStep(Step):
         self.request_of = array.array("q")  # the request each admitted instruction came from (nondecreasing)
         self.stalled = 0
         self.pool: Optional[Pool] = None
-        self.machine: Sequence[str] = ()
+        # The admitted instructions, as prompts show them: a list beside the pool, so that building a
+        # prompt never waits for the pool while an admission holds it (see take()).
+        self.machine: list[str] = []
         self.similarity: Optional[SimilarityFields] = None
+        self._admitting: Optional[_InFlight] = None  # the last request's admission, running beside the loop
+        self._settled: list[str] = []  # records of finished admissions that take() or settle() has not returned
+        self._admitter: Optional[ThreadPoolExecutor] = None
 
     # -- what subclasses provide ---------------------------------------------------------------
     def make_prompt(self, rng: Any, machine: Sequence[str], visible: Optional[int] = None) -> Prompt:
@@ -94,12 +105,12 @@ class AdmissionStep(Step):
         batch: list[str] = []
         for record in journal.records():
             batch.append(record["instruction"])
+            self.machine.append(record["instruction"])
             self.request_of.append(int(record.get(INTERNAL, 0)))
             if len(batch) == 50_000:
                 self.pool.add(batch)
                 batch = []
         self.pool.add(batch)
-        self.machine = MachineInstructions(self.pool, len(self.seeds))
         self.summary.counts[self.kept_key] = len(self.machine)
         self.stalled = saved.get("stalled", 0)
         if config.similarity_fields:
@@ -120,20 +131,53 @@ class AdmissionStep(Step):
         return Request(index, prompt.render(self.chat), self.sampling(seed), prompt)
 
     def take(self, request: Request, completions: list[Completion]) -> list[str]:
-        """Parse, filter and admit one request's candidates; returns the admitted records as journal
-        lines (composed from parts: the request's prompt and each response are encoded once)."""
+        """Parse, filter and admit one request's candidates; returns admitted records as journal lines
+        (composed from parts: the request's prompt and each response are encoded once).
+
+        With a streaming backend the exact admission (C++, without the GIL) runs on a thread while
+        the loop parses the next request: this returns the records of the previous request, and
+        `settle()` the rest. Drops are logged in request order all the same (this request's are
+        held until the previous admission has logged its own), and a prompt is built only after
+        the admission of every request it may show (the window builds request i+W after taking
+        result i+1, see `build_lag`).
+        """
         assert self.pool is not None
-        tally = self.log.batch
-        texts: list[str] = []
-        found: list[tuple[dict[str, Any], int]] = []  # (extra fields, which completion)
-        before = sum(tally.dropped.values())
-        for number, completion in enumerate(completions):
-            for instruction, extra in self.candidates(request.context, completion, request.index):
-                texts.append(instruction)
-                found.append((extra, number))
-        tally.candidates += len(found) + sum(tally.dropped.values()) - before
-        room = self.config.num_instructions - len(self.machine)
-        decisions = self.pool.admit(texts)
+        with self.log.held() as held:
+            texts: list[str] = []
+            found: list[tuple[dict[str, Any], int]] = []  # (extra fields, which completion)
+            for number, completion in enumerate(completions):
+                for instruction, extra in self.candidates(request.context, completion, request.index):
+                    texts.append(instruction)
+                    found.append((extra, number))
+        self._finish_admission()
+        self.log.release(held)
+        self.log.batch.candidates += len(found) + held.count
+        admitting = _InFlight(request, completions, texts, found, self.config.num_instructions - len(self.machine))
+        if self.build_lag:
+            if self._admitter is None:
+                self._admitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admission")
+            admitting.decisions = self._admitter.submit(self.pool.admit, texts)
+        else:
+            admitting.decisions = _done(self.pool.admit(texts))
+        self._admitting = admitting
+        if not self.build_lag:
+            self._finish_admission()
+        records, self._settled = self._settled, []
+        return records
+
+    def settle(self) -> list[str]:
+        self._finish_admission()
+        records, self._settled = self._settled, []
+        return records
+
+    def _finish_admission(self) -> None:
+        """Wait for the admission in flight (if any), then log its rejects and make its records."""
+        admitting, self._admitting = self._admitting, None
+        if admitting is None:
+            return
+        assert self.pool is not None
+        decisions = admitting.decisions.result()
+        request, completions, texts, found = admitting.request, admitting.completions, admitting.texts, admitting.found
         admitted_at, best_index, best_score = (decisions.index.tolist(), decisions.best_index.tolist(),
                                                decisions.best_score.tolist())
         metadata: dict[int, str] = {}
@@ -145,7 +189,7 @@ class AdmissionStep(Step):
                 self.log.reject("too_similar", instruction, request.index, self.pool[best_index[position]],
                                 best_score[position])
                 continue
-            if len(records) >= room:  # the target is reached within this request: keep the first ones only
+            if len(records) >= admitting.room:  # the target is reached within this request: keep the first ones only
                 if len(self.pool) > at:
                     self.pool.truncate(at)
                 self.log.reject("surplus", instruction, request.index)
@@ -159,16 +203,23 @@ class AdmissionStep(Step):
             # the record {"instruction", **extra, "metadata", "request_idx", INTERNAL} as dump_line writes it
             records.append('{"instruction": ' + json_string(instruction) + fields + ', "metadata": ' + metadata[number]
                            + tail)
+            self.machine.append(instruction)
             self.request_of.append(request.index)
         if self.similarity is not None:
             self.similarity.add(len(records))
         self.summary.counts[self.kept_key] = len(self.machine)
-        tally.admitted += len(records)
+        self.log.batch.admitted += len(records)
         self.stalled = 0 if records else self.stalled + 1
-        return records
+        self._settled.extend(records)
 
     def stop_note(self) -> Optional[str]:
         config = self.config
+        admitting = self._admitting
+        if admitting is not None and (
+            len(admitting.texts) >= admitting.room
+            or (config.max_stalled_rounds and self.stalled + 1 >= config.max_stalled_rounds * self.window)
+        ):
+            self._finish_admission()  # it may end the step: decide now (settle() hands over its records)
         if len(self.machine) >= config.num_instructions:
             return ""
         if config.max_stalled_rounds and self.stalled >= config.max_stalled_rounds * self.window:
@@ -183,6 +234,9 @@ class AdmissionStep(Step):
         return self.similarity.work() if self.similarity is not None and not self.similarity.background else False
 
     def cleanup(self) -> None:
+        if self._admitter is not None:
+            self._admitter.shutdown(wait=True)  # an admission still running ends first (nothing is committed from it)
+            self._admitter = None
         if self.similarity is not None:
             self.similarity.stop()
 
@@ -226,22 +280,19 @@ class AdmissionStep(Step):
         return {"next_request": start, "counts": {}, "step": {"stalled": 0}}
 
 
-class MachineInstructions(Sequence[str]):
-    """The admitted instructions, read from the pool (which holds them after the seeds)."""
+class _InFlight:
+    """One request's candidates on their way through the pool."""
 
-    def __init__(self, pool: Pool, base: int) -> None:
-        self.pool = pool
-        self.base = base
+    def __init__(self, request: Request, completions: list[Completion], texts: list[str],
+                 found: list[tuple[dict[str, Any], int]], room: int) -> None:
+        self.request, self.completions, self.texts, self.found, self.room = request, completions, texts, found, room
+        self.decisions: Any = None  # a Future of the pool's AdmitResult
 
-    def __len__(self) -> int:
-        return len(self.pool) - self.base
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
-        if isinstance(index, slice):
-            return [self.pool[self.base + j] for j in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        return self.pool[self.base + index]
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 INTERNAL_SUFFIX = f', "{INTERNAL}": '

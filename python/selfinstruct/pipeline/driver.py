@@ -4,7 +4,9 @@ Requests are numbered 0, 1, 2, ... within a step. The driver submits requests st
 then waits for the engine: results come back in any order and wait in a reorder buffer until every
 earlier one has been taken. Request i+W is built right after result i has been taken (admitted),
 so what a prompt can show depends only on the results before i+1 - never on completion timing:
-with a deterministic engine the output is a pure function of the seed and W.
+with a deterministic engine the output is a pure function of the seed and W. With `lag=1` it is
+built after result i+1 is taken instead (the step finishes admitting i meanwhile): the same
+prompts, since a prompt shows only what results up to i admitted.
 
 While the engine has nothing finished, the driver hands its idle time to `idle()` (the similarity
 fields of admitted instructions are computed there), one small piece at a time.
@@ -35,13 +37,16 @@ class Window:
     """Up to `size` requests in flight on `stream`; `results(start)` yields them in order."""
 
     def __init__(self, stream: GenerationStream, size: int, build: Builder,
-                 idle: Optional[Callable[[], bool]] = None) -> None:
+                 idle: Optional[Callable[[], bool]] = None, lag: int = 0) -> None:
         if size < 1:
             raise ValueError(f"window must be >= 1, got {size}")
+        if lag not in (0, 1) or lag >= size:
+            raise ValueError(f"lag must be 0, or 1 with a window above 1, got {lag} (window {size})")
         self.stream = stream
         self.size = size
         self.build = build
         self.idle = idle  # returns True while it has more work
+        self.lag = lag  # 1: request i+size is built after result i+1 is taken (the caller finishes i meanwhile)
         self._in_flight: dict[int, Request] = {}
         self._finished: dict[int, list[Completion]] = {}
         self._next_build = 0
@@ -66,7 +71,7 @@ class Window:
                                        f"{position}, expected {request.params.n}")
                 yield request, completions  # the caller admits it before we go on
                 position += 1
-                self._fill(position)
+                self._fill(position - self.lag)
         finally:
             self.stream.close()
 

@@ -17,10 +17,11 @@ drop reasons ("dropped_<reason>") beside its kept counters.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ..records import dump_line
 from .jsonline import json_string, json_value
@@ -45,11 +46,16 @@ class RunLog:
         self._rejects: list[str] = []
         self._progress: list[str] = []
         self._rejects_size: Optional[int] = None
+        self._held: Optional[HeldRejects] = None
         self.batch = BatchTally()
 
     def reject(self, reason: str, text: str, request: Optional[int] = None, most_similar: Optional[str] = None,
                score: Optional[float] = None, number: int = 1) -> None:
         """Count `number` dropped candidates for `reason` and log the one rendered as `text`."""
+        if self._held is not None:
+            self._held.calls.append((reason, text, request, most_similar, score, number))
+            self._held.count += number
+            return
         self.counts["dropped_" + reason] += number
         self.batch.dropped[reason] += number
         # dump_line({"step", "reason", "text", "request", "most_similar", "score"}), composed (see jsonline.py)
@@ -57,6 +63,22 @@ class RunLog:
                 + json_value(request) + ', "most_similar": ' + json_value(most_similar) + ', "score": '
                 + json_value(score) + "}\n")
         self._rejects.extend([line] * number)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator["HeldRejects"]:
+        """Rejects made inside are held back (neither counted nor logged) until `release`: a step
+        that works on two requests at once logs each request's drops in request order."""
+        held = HeldRejects()
+        self._held = held
+        try:
+            yield held
+        finally:
+            self._held = None
+
+    def release(self, held: "HeldRejects") -> None:
+        """Count and log what `held` kept back, in the order it was rejected."""
+        for call in held.calls:
+            self.reject(*call)
 
     def pending_rejects(self) -> list[str]:
         """The buffered reject lines, handed over (for a step that publishes its rejects file whole)."""
@@ -125,6 +147,14 @@ class RunLog:
             tmp = self.progress_path.with_name(self.progress_path.name + f".{os.getpid()}.tmp")
             tmp.write_bytes(b"".join(kept))
             os.replace(tmp, self.progress_path)
+
+
+class HeldRejects:
+    """Rejects held back by `RunLog.held()`: their arguments, and how many candidates they drop."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.count = 0
 
 
 class BatchTally:

@@ -46,6 +46,7 @@ class Step:
         self.log = RunLog(config.output_dir, self.title, self.summary.counts)
         self.window = config.window_for(self.batch_size())
         self.batch_only = True  # set by run() from the stream the backend gives
+        self.build_lag = 0  # 1: request i+W is built after result i+1 is taken (see overlaps)
 
     # -- what a step provides ------------------------------------------------------------------
     @property
@@ -67,8 +68,15 @@ class Step:
 
     def take(self, request: Request, completions: list[Completion]) -> list[Any]:
         """Parse, filter and admit one finished request; return the records to commit (dicts, or
-        their journal lines already encoded: see `Journal.commit`)."""
+        their journal lines already encoded: see `Journal.commit`). A step that `overlaps` may
+        leave part of the work running and return its records later, from `take` or `settle`."""
         raise NotImplementedError
+
+    overlaps = False  # take() may finish a request's work during the next take(): builds lag one result
+
+    def settle(self) -> list[Any]:
+        """Finish what take() left running; its records (before a batch ends, a commit, the end)."""
+        return []
 
     def stop_note(self) -> Optional[str]:
         """None to go on; a note ("" for none) to stop before the next request is taken."""
@@ -148,8 +156,10 @@ class Step:
     def _stream(self, journal: Journal, start: int, progress: StepProgress) -> Optional[str]:
         stream = open_stream(self.backend, self.window)
         self.batch_only = isinstance(stream, RoundsStream)
+        # A batch-only backend runs each window as one call: builds must not lag, or the calls would change.
+        self.build_lag = 1 if self.overlaps and not self.batch_only else 0
         group = self.window if self.batch_only else max(1, min(self.window // 4, COMMIT_EVERY))
-        window = Window(stream, self.window, self.build, self.idle if not self.batch_only else None)
+        window = Window(stream, self.window, self.build, self.idle if not self.batch_only else None, self.build_lag)
         pending: list[Any] = []
         position, note, dirty = start, None, False
         results = window.results(start)
@@ -165,8 +175,10 @@ class Step:
                 position, dirty = request.index + 1, True
                 note = self.stop_note()
                 if position % self.window == 0 or note is not None:
+                    pending.extend(self.settle())
                     self.log.end_batch(self.pool_size())
                 if position % group == 0 or position % self.window == 0 or note is not None:
+                    pending.extend(self.settle())
                     self._commit(journal, pending, position)
                     pending, dirty = [], False
                 if note is not None:
@@ -174,6 +186,7 @@ class Step:
         finally:
             results.close()  # cancels what is still in flight
         if dirty:  # the step ran out of requests within a window
+            pending.extend(self.settle())
             self.log.end_batch(self.pool_size())
             self._commit(journal, pending, position)
         return note
