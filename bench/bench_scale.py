@@ -15,7 +15,7 @@ Each configuration runs in its own process (so peak RSS is its own) through the 
   its admissions: the critical path, since the engine takes no time), and the same in CPU time
   (each batch's `cpu_seconds`: the process's CPU time, which other jobs on a loaded machine do not
   inflate the way they inflate wall time), with the load average before and after each run, and
-  how much of that CPU time the exact admission itself took (Pool.admit, timed here);
+  how much of that CPU time the exact admission itself took (Pool.admit, timed here, also by decile);
 - the time after the loop (the similarity pass that completes the output file, and publishing);
   with default flags minus without, over the pairs scored: similarity pairs/s;
 - peak RSS of the process; the time to resume the finished journal (a rerun: recover, rebuild
@@ -130,12 +130,12 @@ class ReplayBackend:
         pass
 
 
-def timed_admission() -> list[float]:
-    """Count the CPU seconds spent in Pool.admit (the exact ROUGE-L admission, C++) from now on
-    (the calling thread's: step 1 runs it on a thread of its own, beside the loop)."""
+def timed_admission() -> list[tuple[int, float]]:
+    """Record (pool size after, CPU seconds) of every Pool.admit call (the exact ROUGE-L admission,
+    C++) from now on; the CPU time is the calling thread's (step 1 runs it on a thread of its own)."""
     from selfinstruct.pool import Pool
 
-    spent = [0.0]
+    calls: list[tuple[int, float]] = []
     admit = Pool.admit
 
     def timed(self: Pool, candidates: Any) -> Any:
@@ -143,15 +143,16 @@ def timed_admission() -> list[float]:
         try:
             return admit(self, candidates)
         finally:
-            spent[0] += time.thread_time() - started
+            calls.append((len(self), time.thread_time() - started))
 
     Pool.admit = timed  # type: ignore[method-assign]
-    return spent
+    return calls
 
 
 def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     """One configuration in this process (called in a child)."""
     from selfinstruct.pipeline import PipelineConfig, generate_instructions
+    from selfinstruct.pipeline.files import load_seeds
 
     config = PipelineConfig(output_dir=out, num_instructions=size, prompts_per_round=WINDOW, progress=False,
                             similarity_fields=fields, max_stalled_rounds=0)
@@ -159,25 +160,28 @@ def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     started = time.perf_counter()
     summary = generate_instructions(config, ReplayBackend(stream))
     total = time.perf_counter() - started
-    admission_cpu = admission[0]
+    base = len(load_seeds(config))  # the pool holds the seeds, then the admitted instructions
+    admission_cpu = sum(spent for _, spent in admission)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     batches = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
     loop = sum(b["seconds"] for b in batches)
     loop_cpu = sum(b.get("cpu_seconds", 0.0) for b in batches)
-    deciles, cpu_deciles = [], []
+    deciles, cpu_deciles, admit_deciles = [], [], []
     for decile in range(1, 11):
         low, high = (decile - 1) * size / 10, decile * size / 10
         chosen = [b for b in batches if low < b["pool_size"] <= high]
         admitted = sum(b["admitted"] for b in chosen)
         deciles.append(1000 * sum(b["seconds"] for b in chosen) / admitted if admitted else None)
         cpu_deciles.append(1000 * sum(b.get("cpu_seconds", 0.0) for b in chosen) / admitted if admitted else None)
+        spent = [cpu for pool, cpu in admission if low < pool - base <= high]  # the calls that ended in the decile
+        admit_deciles.append(1000 * sum(spent) / (high - low) if spent else None)
     started = time.perf_counter()
     generate_instructions(config, ReplayBackend(stream))  # finished: recover, rebuild the pool, nothing to do
     resume = time.perf_counter() - started
     return {"size": size, "fields": fields, "admitted": summary.counts["admitted"], "total_s": total,
             "loop_s": loop, "after_loop_s": total - loop, "ms_per_admitted": 1000 * loop / size,
             "loop_cpu_s": loop_cpu, "cpu_ms_per_admitted": 1000 * loop_cpu / size, "admission_cpu_s": admission_cpu,
-            "deciles_ms": deciles, "cpu_deciles_ms": cpu_deciles, "peak_rss_mb": rss, "resume_s": resume,
+            "deciles_ms": deciles, "cpu_deciles_ms": cpu_deciles, "admit_deciles_ms": admit_deciles, "peak_rss_mb": rss, "resume_s": resume,
             "candidates": sum(b["candidates"] for b in batches)}
 
 
@@ -224,11 +228,13 @@ def main() -> None:
             results[(size, mode)] = result
             deciles = " ".join("-" if d is None else f"{d:.3f}" for d in result["deciles_ms"])
             cpu_deciles = " ".join("-" if d is None else f"{d:.3f}" for d in result["cpu_deciles_ms"])
+            admit_deciles = " ".join("-" if d is None else f"{d:.3f}" for d in result["admit_deciles_ms"])
             print(f"N={size:,} {mode:9s} (load {load_before:.1f} -> {load_after:.1f}): "
                   f"{result['ms_per_admitted']:.3f} ms/admitted in the loop, wall "
                   f"({result['loop_s']:.1f} s, {result['candidates']:,} candidates); by pool decile [{deciles}] ms\n"
                   f"    CPU {result['cpu_ms_per_admitted']:.3f} ms/admitted ({result['loop_cpu_s']:.1f} s, of which "
                   f"Pool.admit {result['admission_cpu_s']:.1f} s); by pool decile [{cpu_deciles}] ms\n"
+                  f"    Pool.admit CPU by pool decile [{admit_deciles}] ms/admitted\n"
                   f"    after the loop {result['after_loop_s']:.1f} s; peak RSS {result['peak_rss_mb']:.0f} MB; "
                   f"resume {result['resume_s']:.1f} s", flush=True)
         if (size, "fields") in results and (size, "no-fields") in results:
