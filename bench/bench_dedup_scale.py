@@ -3,6 +3,7 @@
     nice python bench/bench_dedup_scale.py                      # 10^7 candidates, threads=2
     nice python bench/bench_dedup_scale.py --size 1000000       # the 1M stream (one chunk)
     python bench/bench_dedup_scale.py --rss-limit-gb 9          # stop the run above 9 GB (default 12)
+    python bench/bench_dedup_scale.py --stop-after-s 1800       # stop the run after 30 minutes
     python bench/bench_dedup_scale.py --breakdown KEPT.jsonl    # where a pool of these texts keeps its memory
 
 The stream is bench/stream.py's generator in chunks of 10^6 candidates (seed k for chunk k: one
@@ -14,7 +15,10 @@ The command runs in a child process exactly as a user runs it (`python -m selfin
 this script samples the child's resident memory every second (VmRSS) and reports its peak
 (VmHWM), wall time and CPU seconds (user + system, all threads). If the resident memory passes
 --rss-limit-gb the child is stopped, so the benchmark cannot take the machine's memory from other
-work; the report then says how far it got. Records are written to --data-dir too (kept/rejects).
+work; so is a run past --stop-after-s. The report then says how far it got: the candidates decided
+by then are at least the lines of its two temporary outputs (each batch is written as soon as it is
+decided; up to 1 MiB per output may still be in the command's write buffer).
+Records are written to --data-dir too (kept/rejects).
 
 --breakdown FILE builds, in a child process, a Pool of the "instruction" texts of FILE (e.g. the
 kept output of a run, so that the pool is the one that run ended with): resident memory with the
@@ -79,27 +83,40 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(path: Path, folder: Path, threads: int, limit_kb: int) -> dict:
+def decided_so_far(folder: Path, pid: int) -> int:
+    """Lines in the temporary kept and rejects files of the dedup process `pid` (one per decided candidate)."""
+    lines = 0
+    for temporary in folder.glob(f".dedup-scale.*-{pid}-*.tmp"):
+        with open(temporary, "rb") as handle:
+            lines += sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+    return lines
+
+
+def run(path: Path, folder: Path, threads: int, limit_kb: int, stop_after_s: float) -> dict:
     command = [sys.executable, "-m", "selfinstruct", "dedup", str(path), "-o", str(folder / "dedup-scale.kept.jsonl"),
                "--no-progress", "--threads", str(threads)]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples: list[tuple[float, int]] = []  # (seconds, VmRSS kB)
     peak_kb = cpu = 0
-    stopped = False
+    stopped = ""
+    decided = None
     while child.poll() is None:
         rss = status_kb(child.pid, "VmRSS")
         peak_kb = max(peak_kb, status_kb(child.pid, "VmHWM") or 0)
         cpu = cpu_seconds(child.pid) or cpu
         if rss is not None:
             samples.append((time.perf_counter() - started, rss))
-            if rss > limit_kb and not stopped:
+            if not stopped and (rss > limit_kb or time.perf_counter() - started > stop_after_s):
+                stopped = f"resident memory above {limit_kb / 2**20:.1f} GB" if rss > limit_kb else f"past {stop_after_s:.0f} s"
+                child.send_signal(signal.SIGSTOP)  # hold it still while its outputs are counted
+                decided = decided_so_far(folder, child.pid)
                 child.send_signal(signal.SIGTERM)  # the command removes its temporary files on SIGTERM
-                stopped = True
+                child.send_signal(signal.SIGCONT)
         time.sleep(1.0)
     out, err = child.communicate()
     wall = time.perf_counter() - started
-    return {"wall_s": wall, "cpu_s": cpu, "peak_mb": peak_kb / 1024, "samples": samples, "stopped": stopped,
+    return {"wall_s": wall, "cpu_s": cpu, "peak_mb": peak_kb / 1024, "samples": samples, "stopped": stopped, "decided": decided,
             "returncode": child.returncode, "stdout": out, "stderr": err}
 
 
@@ -131,6 +148,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=HERE / "out")
     parser.add_argument("--rss-limit-gb", type=float, default=12.0)
+    parser.add_argument("--stop-after-s", type=float, default=float("inf"))
     parser.add_argument("--breakdown", type=Path, help="a JSONL file of texts: report the memory of a pool of them")
     args = parser.parse_args()
     if args.breakdown is not None:
@@ -145,11 +163,15 @@ def main() -> None:
           f"threads={args.threads}, load average {os.getloadavg()[0]:.1f}")
     path = stream_file(args.data_dir, args.size)
     print(f"{args.size:,} candidates, {path.stat().st_size / 1e9:.2f} GB of JSONL ({path})", flush=True)
-    result = run(path, args.data_dir, args.threads, int(args.rss_limit_gb * 2**20))
+    result = run(path, args.data_dir, args.threads, int(args.rss_limit_gb * 2**20), args.stop_after_s)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if result["returncode"] != 0:
-        why = f"stopped above {args.rss_limit_gb} GB" if result["stopped"] else f"exit status {result['returncode']}"
-        print(f"the command did not finish ({why}) after {result['wall_s']:.0f} s: {result['stderr'].strip()[-500:]}")
+        if result["stopped"]:
+            print(f"stopped ({result['stopped']}) after {result['wall_s']:.0f} s, CPU {result['cpu_s']:.0f} s, "
+                  f"with at least {result['decided']:,} candidates decided; peak RSS {result['peak_mb']:,.0f} MB")
+        else:
+            print(f"the command failed (exit status {result['returncode']}) after {result['wall_s']:.0f} s: "
+                  f"{result['stderr'].strip()[-500:]}")
     else:
         print(result["stdout"].strip())
         kept = re.search(r"kept ([\d,]+) of", result["stdout"]).group(1)
