@@ -145,13 +145,15 @@ def main() -> None:
 
         anchors = []
         for _ in range(args.repeats):
+            cpu = child_cpu_seconds()
             output = subprocess.run([sys.executable, "-c", ADMIT_CHILD, str(source), str(args.threads), str(DEFAULT_BATCH)],
                                     capture_output=True, text=True, check=True).stdout
-            anchors.append(json.loads(output.strip().splitlines()[-1]))
+            anchors.append(json.loads(output.strip().splitlines()[-1]) | {"cpu_s": child_cpu_seconds() - cpu})
         anchor_s = statistics.median(run["seconds"] for run in anchors)
         anchor_runs = ", ".join(f"{run['seconds']:.2f}" for run in anchors)
         print(f"\n## Anchor: Pool.admit alone, batches of {DEFAULT_BATCH:,}\nmedian {anchor_s:.2f} s "
-              f"(runs {anchor_runs}), kept {anchors[0]['kept']:,}, "
+              f"(runs {anchor_runs}), child CPU {statistics.median(run['cpu_s'] for run in anchors):.2f} s "
+              f"(reading the JSONL with json.loads included), kept {anchors[0]['kept']:,}, "
               f"peak RSS {max(run['rss_mb'] for run in anchors):,.0f} MB")
 
         print("\n## `selfinstruct dedup` end to end (child process: start-up, read, admission, write, publish)")
