@@ -1,9 +1,10 @@
-"""The packed all-pairs kernel (several short choices per vector lane) against rouge-score 0.1.2.
+"""The all-pairs kernel tiers against rouge-score 0.1.2: packed lanes, unrolled 2..8 words.
 
-cdist, max_scores and top_k pack the choices of 1..64 tokens into lanes of 8, 16, 32 or 64 bits
+cdist and max_scores pack the choices of 1..64 tokens into lanes of 8, 16, 32 or 64 bits
 once there are at least 8 query rows; a single row is scored one choice at a time. These tests
 hit both sides of every lane boundary, partly filled groups, choices past 64/128/256 tokens (left
-to the one-at-a-time kernel) and Unicode, and compare with the reference float by ==.
+to the one-at-a-time kernel) and Unicode, and compare with the reference float by ==. Patterns of
+65..512 tokens (2..8 words) run an unrolled single-pattern kernel, checked at its word edges.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import selfinstruct as si
+from selfinstruct import _core
 
 from reference import reference_f
 
@@ -91,3 +93,29 @@ def test_group_counts_and_long_queries(count):
     matrix = si.cdist(queries, choices, threads=2)
     rows = np.vstack([si.cdist([query], choices, threads=1) for query in queries])
     assert np.array_equal(matrix, rows)
+
+
+WORD_EDGES = [64, 65, 127, 128, 129, 191, 192, 255, 256, 257, 448, 511, 512, 513, 600]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(WORD_EDGES) | st.integers(60, 520),
+    st.integers(0, 700),
+    st.integers(1, 10),
+    st.randoms(use_true_random=False),
+)
+def test_unrolled_word_tiers_equal_dynamic_programming(m, n, alphabet, rng):
+    # Patterns of 2..8 words run an unrolled kernel with its state on the stack; 9+ words the loop.
+    a = [rng.randrange(alphabet) for _ in range(m)]
+    b = [rng.randrange(alphabet) for _ in range(n)]
+    assert _core._lcs(a, b) == _core._lcs_reference(a, b)
+
+
+@pytest.mark.parametrize("size", [255, 256, 257, 511, 512, 513])
+def test_unrolled_word_tiers_against_reference(size, reference_scorer):
+    rng = random.Random(size)
+    a = _token_text(size, 5, rng)
+    b = _token_text(rng.randint(size // 2, size + 40), 5, rng)
+    assert si.rouge_l(a, b) == reference_f(reference_scorer, a, b)
+    assert si.rouge_l(b, a) == reference_f(reference_scorer, b, a)

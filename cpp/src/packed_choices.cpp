@@ -1,3 +1,9 @@
+// The lane-vector helpers pass vectors by value but are always inlined, so no call crosses the
+// vector ABI that -Wpsabi warns about on a baseline (no AVX) build.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 #include "selfinstruct/detail/packed_choices.hpp"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // A 32-byte vector of unsigned lanes (8, 16, 32 or 64 bits each) for the packed LCS kernel.
 // GCC and Clang use their vector extensions: SSE2 on a baseline x86-64 build, AVX2 in a copy
 // compiled for x86-64-v3 and picked at load time (SELFINSTRUCT_DISPATCH), NEON on ARM. Other
-// compilers get the same operations as loops over an array. Additions never carry across lanes.
+// compilers (or a build with SELFINSTRUCT_PORTABLE_LANES defined, to test it) get the same
+// operations as loops over an array. Additions never carry across lanes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,26 +27,12 @@ struct VectorBlock {
   uint64_t words[kVectorBytes / 8];
 };
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SELFINSTRUCT_PORTABLE_LANES)
 #define SELFINSTRUCT_ALWAYS_INLINE inline __attribute__((always_inline))
 
 template <typename Lane>
-struct LaneVector;
-template <>
-struct LaneVector<uint8_t> {
-  typedef uint8_t type __attribute__((vector_size(kVectorBytes)));
-};
-template <>
-struct LaneVector<uint16_t> {
-  typedef uint16_t type __attribute__((vector_size(kVectorBytes)));
-};
-template <>
-struct LaneVector<uint32_t> {
-  typedef uint32_t type __attribute__((vector_size(kVectorBytes)));
-};
-template <>
-struct LaneVector<uint64_t> {
-  typedef uint64_t type __attribute__((vector_size(kVectorBytes)));
+struct LaneVector {
+  typedef Lane type __attribute__((vector_size(kVectorBytes)));
 };
 template <typename Lane>
 using Lanes = typename LaneVector<Lane>::type;
