@@ -40,6 +40,11 @@ void build_bucket(const TokenSequences& choices, const std::vector<uint32_t>& me
   // One record per (group, distinct token of the group), in group order.
   std::vector<uint32_t> record_tokens, record_groups;
   std::vector<VectorBlock> record_masks;
+  size_t tokens = 0;
+  for (const uint32_t choice : members) tokens += choices.length(choice);
+  record_tokens.reserve(tokens);
+  record_groups.reserve(tokens);
+  record_masks.reserve(tokens);
   for (uint32_t group = 0; group < bucket.groups; ++group) {
     Lane used[lanes] = {};
     for (uint32_t lane = 0; lane < lanes; ++lane) {

@@ -64,8 +64,9 @@ class QueryLcs {
   bool dense_ = false;
 };
 
-// Rows at or above this count pack the choices (building the packs costs about one row's scan).
-constexpr size_t kPackRows = 8;
+// Rows at or above this count pack the choices: packing costs about as much as scoring 10-15
+// rows one choice at a time, and a packed row then costs a small fraction of one.
+constexpr size_t kPackRows = 16;
 // Rows handed to a thread at a time (sorted by length, so a thread's F table rarely changes).
 constexpr size_t kRowGrain = 8;
 
@@ -83,7 +84,7 @@ class RowScorer {
  public:
   RowScorer(const TokenSequences& choices, size_t vocabulary_size, int threads, size_t rows)
       : choices_(choices), vocabulary_size_(vocabulary_size), scratch_(static_cast<size_t>(std::max(threads, 1))) {
-    if (rows < kPackRows) return;
+    if (rows < kPackRows || choices.size() >= detail::PackedChoices::kNoChoice) return;
     packed_.emplace(choices, choices.size(), vocabulary_size);
     for (size_t c = 0; c < choices.size(); ++c) {
       if (!detail::PackedChoices::packs(choices.length(c))) unpacked_.push_back(c);
