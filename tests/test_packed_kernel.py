@@ -119,3 +119,15 @@ def test_unrolled_word_tiers_against_reference(size, reference_scorer):
     b = _token_text(rng.randint(size // 2, size + 40), 5, rng)
     assert si.rouge_l(a, b) == reference_f(reference_scorer, a, b)
     assert si.rouge_l(b, a) == reference_f(reference_scorer, b, a)
+
+
+def test_top_k_with_tokens_outside_the_choices(reference_scorer):
+    # top_k's dense masks cover only the choices' token ids; query tokens beyond them match nothing.
+    choices = ["", "a b c", "b c d e", "中文", "e e e"]
+    queries = ["x y z", "a x b", "", " ".join(["e", "q"] * 40), "e"]
+    for query, result in zip(queries, si.top_k(queries, choices, k=3)):
+        scores = [reference_f(reference_scorer, choice, query) for choice in choices]
+        expected = sorted(range(len(choices)), key=lambda j: (-scores[j], j))[:3]
+        assert [j for j, _ in result] == expected
+        assert [s for _, s in result] == [scores[j] for j in expected]
+    assert si.top_k(["a b"], ["", ""], k=2) == [[(0, 0.0), (1, 0.0)]]

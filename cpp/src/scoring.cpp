@@ -122,6 +122,14 @@ class RowScorer {
   std::vector<std::unique_ptr<RowScratch>> scratch_;  // one per worker, made on first use
 };
 
+// One more than the largest token id of `sequences` (0 when they have no tokens).
+size_t token_bound(const TokenSequences& sequences) {
+  if (sequences.size() == 0) return 0;
+  const uint32_t* first = sequences.data(0);
+  const uint32_t* last = first + sequences.offset(sequences.size());
+  return first == last ? 0 : size_t{*std::max_element(first, last)} + 1;
+}
+
 // Rows [row_begin, row_end) by length, so consecutive rows share the F table.
 std::vector<size_t> rows_by_length(const TokenSequences& queries, size_t row_begin, size_t row_end) {
   std::vector<size_t> order(row_end - row_begin);
@@ -202,7 +210,9 @@ std::vector<ScoredIndex> top_k(const uint32_t* query, uint32_t length, const Tok
   auto better = [](const ScoredIndex& a, const ScoredIndex& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   };
-  const LcsPattern pattern(query, length);
+  // Dense masks over the choices' token ids (a table lookup per text token, not a hash probe).
+  QueryLcs pattern(token_bound(choices));
+  pattern.assign(query, length);
   for (size_t c = 0; c < choices.size(); ++c) {
     const uint32_t m = choices.length(c);
     if (heap.size() == k && rouge_f(std::min(m, length), m, length) <= heap.front().second) continue;
