@@ -28,8 +28,8 @@ void set_lane_bit(VectorBlock& block, uint32_t lane, uint32_t bit) {
 // Fills `bucket` with `members` (choices of at most 8 * sizeof(Lane) tokens), kLanes per group.
 // `group_of` and `record_of` are vocabulary-sized work arrays (group_of starts all kNoChoice).
 template <typename Lane>
-void build_bucket(const TokenSequences& choices, const std::vector<uint32_t>& members, size_t vocabulary_size,
-                  std::vector<uint32_t>& group_of, std::vector<uint32_t>& record_of, PackedChoices::Bucket& bucket) {
+void build_bucket(const TokenSequences& choices, const std::vector<uint32_t>& members, std::vector<uint32_t>& group_of,
+                  std::vector<uint32_t>& record_of, PackedChoices::Bucket& bucket) {
   constexpr uint32_t lanes = kLanes<Lane>;
   bucket.lane_bits = 8 * sizeof(Lane);
   bucket.groups = static_cast<uint32_t>((members.size() + lanes - 1) / lanes);
@@ -71,15 +71,19 @@ void build_bucket(const TokenSequences& choices, const std::vector<uint32_t>& me
     std::memcpy(&bucket.used[group], used, kVectorBytes);
   }
   for (const uint32_t token : record_tokens) group_of[token] = PackedChoices::kNoChoice;
-  // Counting sort by token keeps each token's postings in group order.
-  bucket.token_starts.assign(vocabulary_size + 1, 0);
+  // Counting sort by token keeps each token's postings in group order. The starts cover only
+  // the ids up to the bucket's largest, so a bucket of few choices stays small.
+  uint32_t limit = 0;
+  for (const uint32_t token : record_tokens) limit = std::max(limit, token + 1);
+  bucket.token_limit = limit;
+  bucket.token_starts.assign(static_cast<size_t>(limit) + 1, 0);
   for (const uint32_t token : record_tokens) ++bucket.token_starts[token + 1];
-  for (size_t t = 0; t < vocabulary_size; ++t) bucket.token_starts[t + 1] += bucket.token_starts[t];
+  for (size_t t = 0; t < limit; ++t) bucket.token_starts[t + 1] += bucket.token_starts[t];
   bucket.posting_groups.resize(record_tokens.size());
   bucket.posting_masks.resize(record_tokens.size());
-  std::vector<uint64_t> fill(bucket.token_starts.begin(), bucket.token_starts.end() - 1);
+  std::vector<uint32_t> fill(bucket.token_starts.begin(), bucket.token_starts.end() - 1);
   for (size_t r = 0; r < record_tokens.size(); ++r) {
-    const uint64_t at = fill[record_tokens[r]]++;
+    const uint32_t at = fill[record_tokens[r]]++;
     bucket.posting_groups[at] = record_groups[r];
     bucket.posting_masks[at] = record_masks[r];
   }
@@ -88,21 +92,20 @@ void build_bucket(const TokenSequences& choices, const std::vector<uint32_t>& me
 // The kernel of one lane width: every group's LCS state advanced by the query's tokens, then
 // each lane's LCS turned into F.
 template <typename Lane>
-SELFINSTRUCT_DISPATCH void score_bucket(const PackedChoices::Bucket& bucket, size_t vocabulary_size,
-                                             const uint32_t* query, uint32_t n, VectorBlock* states, const FTable& f,
+SELFINSTRUCT_DISPATCH void score_bucket(const PackedChoices::Bucket& bucket, const uint32_t* query, uint32_t n, VectorBlock* states, const FTable& f,
                                              double* row) {
   if (bucket.groups == 0) return;
   constexpr uint32_t lanes = kLanes<Lane>;
   const Lanes<Lane> ones = splat<Lane>(static_cast<Lane>(~Lane{0}));
   for (uint32_t group = 0; group < bucket.groups; ++group) store<Lane>(states[group], ones);
-  const uint64_t* starts = bucket.token_starts.data();
+  const uint32_t* starts = bucket.token_starts.data();
   const uint32_t* groups = bucket.posting_groups.data();
   const VectorBlock* masks = bucket.posting_masks.data();
   for (uint32_t j = 0; j < n; ++j) {
     const uint32_t token = query[j];
-    if (token >= vocabulary_size) continue;  // in no choice
-    const uint64_t last = starts[token + 1];
-    for (uint64_t p = starts[token]; p < last; ++p) {
+    if (token >= bucket.token_limit) continue;  // in no choice of the bucket
+    const uint32_t last = starts[token + 1];
+    for (uint32_t p = starts[token]; p < last; ++p) {
       VectorBlock& state = states[groups[p]];
       const Lanes<Lane> v = load<Lane>(state);
       const Lanes<Lane> u = v & load<Lane>(masks[p]);
@@ -122,15 +125,14 @@ SELFINSTRUCT_DISPATCH void score_bucket(const PackedChoices::Bucket& bucket, siz
     for (uint32_t lane = 0; lane < lanes; ++lane) {
       const uint32_t choice = members[first + lane];
       if (choice == PackedChoices::kNoChoice) break;
-      row[choice] = f_values[FTable::index(lengths[first + lane], lcs[lane])];
+      row[choice] = f_values[FTable::index(lengths[first + lane], static_cast<uint32_t>(lcs[lane]))];
     }
   }
 }
 
 }  // namespace
 
-PackedChoices::PackedChoices(const TokenSequences& choices, size_t count, size_t vocabulary_size)
-    : vocabulary_size_(vocabulary_size) {
+PackedChoices::PackedChoices(const TokenSequences& choices, size_t count, size_t vocabulary_size) {
   std::vector<uint32_t> members[4];
   for (size_t c = 0; c < count; ++c) {
     const uint32_t length = choices.length(c);
@@ -139,10 +141,10 @@ PackedChoices::PackedChoices(const TokenSequences& choices, size_t count, size_t
     members[bucket].push_back(static_cast<uint32_t>(c));
   }
   std::vector<uint32_t> group_of(vocabulary_size, kNoChoice), record_of(vocabulary_size, 0);
-  build_bucket<uint8_t>(choices, members[0], vocabulary_size, group_of, record_of, buckets_[0]);
-  build_bucket<uint16_t>(choices, members[1], vocabulary_size, group_of, record_of, buckets_[1]);
-  build_bucket<uint32_t>(choices, members[2], vocabulary_size, group_of, record_of, buckets_[2]);
-  build_bucket<uint64_t>(choices, members[3], vocabulary_size, group_of, record_of, buckets_[3]);
+  build_bucket<uint8_t>(choices, members[0], group_of, record_of, buckets_[0]);
+  build_bucket<uint16_t>(choices, members[1], group_of, record_of, buckets_[1]);
+  build_bucket<uint32_t>(choices, members[2], group_of, record_of, buckets_[2]);
+  build_bucket<uint64_t>(choices, members[3], group_of, record_of, buckets_[3]);
 }
 
 void PackedChoices::score(const uint32_t* query, uint32_t n, Scratch& scratch, double* row) const {
@@ -151,10 +153,10 @@ void PackedChoices::score(const uint32_t* query, uint32_t n, Scratch& scratch, d
   for (const Bucket& bucket : buckets_) groups = std::max<size_t>(groups, bucket.groups);
   if (scratch.states.size() < groups) scratch.states.resize(groups);
   VectorBlock* states = scratch.states.data();
-  score_bucket<uint8_t>(buckets_[0], vocabulary_size_, query, n, states, scratch.f, row);
-  score_bucket<uint16_t>(buckets_[1], vocabulary_size_, query, n, states, scratch.f, row);
-  score_bucket<uint32_t>(buckets_[2], vocabulary_size_, query, n, states, scratch.f, row);
-  score_bucket<uint64_t>(buckets_[3], vocabulary_size_, query, n, states, scratch.f, row);
+  score_bucket<uint8_t>(buckets_[0], query, n, states, scratch.f, row);
+  score_bucket<uint16_t>(buckets_[1], query, n, states, scratch.f, row);
+  score_bucket<uint32_t>(buckets_[2], query, n, states, scratch.f, row);
+  score_bucket<uint64_t>(buckets_[3], query, n, states, scratch.f, row);
 }
 
 }  // namespace selfinstruct::detail

@@ -84,7 +84,7 @@ class RowScorer {
  public:
   RowScorer(const TokenSequences& choices, size_t vocabulary_size, int threads, size_t rows)
       : choices_(choices), vocabulary_size_(vocabulary_size), scratch_(static_cast<size_t>(std::max(threads, 1))) {
-    if (rows < kPackRows || choices.size() >= detail::PackedChoices::kNoChoice) return;
+    if (rows < kPackRows || !detail::PackedChoices::fits(choices)) return;
     packed_.emplace(choices, choices.size(), vocabulary_size);
     for (size_t c = 0; c < choices.size(); ++c) {
       if (!detail::PackedChoices::packs(choices.length(c))) unpacked_.push_back(c);

@@ -20,8 +20,12 @@ class PackedChoices {
   static constexpr uint32_t kNoChoice = UINT32_MAX;
 
   // Packs the choices among [0, count) with 1..64 tokens; `vocabulary_size` bounds their ids.
+  // Their tokens together must number fewer than 2^32 (see fits).
   PackedChoices(const TokenSequences& choices, size_t count, size_t vocabulary_size);
   static bool packs(uint32_t length) { return length >= 1 && length <= kMaxLength; }
+  static bool fits(const TokenSequences& choices) {
+    return choices.size() < kNoChoice && choices.offset(choices.size()) < UINT32_MAX;
+  }
 
   // Working memory of one thread.
   struct Scratch {
@@ -39,14 +43,14 @@ class PackedChoices {
     std::vector<uint32_t> members;           // lanes per group; kNoChoice in unused lanes
     std::vector<uint8_t> lengths;            // tokens of each member
     std::vector<VectorBlock> used;           // per group: each lane's pattern positions
-    std::vector<uint64_t> token_starts;      // token t's postings: [token_starts[t], token_starts[t + 1])
+    uint32_t token_limit = 0;                // one more than the largest token id of the members
+    std::vector<uint32_t> token_starts;      // token t's postings: [token_starts[t], token_starts[t + 1])
     std::vector<uint32_t> posting_groups;
     std::vector<VectorBlock> posting_masks;  // where the token occurs in each lane's choice
   };
 
  private:
   Bucket buckets_[4];  // lanes of 8, 16, 32 and 64 bits
-  size_t vocabulary_size_ = 0;
 };
 
 }  // namespace selfinstruct::detail
