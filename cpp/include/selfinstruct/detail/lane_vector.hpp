@@ -14,8 +14,11 @@ constexpr size_t kVectorBytes = 32;
 
 // Marks a function to be compiled twice on x86-64 ELF builds with GCC, once for x86-64-v3 (AVX2,
 // POPCNT) and once for the baseline, the copy chosen at load time from the CPU: the default build
-// stays portable (no -march=native) and still uses 32-byte vectors where the CPU has them.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__) && !defined(__AVX2__)
+// stays portable (no -march=native) and still uses 32-byte vectors where the CPU has them. GCC 12
+// is the version this was built and tested with (function templates are cloned, "arch=x86-64-v3"
+// needs 11+); other compilers and versions build the baseline copy only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__ELF__) && \
+    !defined(__AVX2__)
 #define SELFINSTRUCT_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define SELFINSTRUCT_DISPATCH
