@@ -83,7 +83,10 @@ struct RowScratch {
 class RowScorer {
  public:
   RowScorer(const TokenSequences& choices, size_t vocabulary_size, int threads, size_t rows)
-      : choices_(choices), vocabulary_size_(vocabulary_size), scratch_(static_cast<size_t>(std::max(threads, 1))) {
+      : choices_(choices),
+        vocabulary_size_(vocabulary_size),
+        // parallel_for runs at most one worker per chunk of kRowGrain rows (threads may be huge).
+        scratch_(std::min(static_cast<size_t>(std::max(threads, 1)), (rows + kRowGrain - 1) / kRowGrain)) {
     if (rows < kPackRows || !detail::PackedChoices::fits(choices)) return;
     packed_.emplace(choices, choices.size(), vocabulary_size);
     for (size_t c = 0; c < choices.size(); ++c) {
