@@ -95,8 +95,8 @@ SELFINSTRUCT_ALWAYS_INLINE void store(VectorBlock& block, const Lanes<Lane>& val
 // The number of set bits of each lane, in that lane (bit tricks on the whole vector: no
 // per-lane popcount instruction exists before AVX-512).
 template <typename Lane>
-SELFINSTRUCT_ALWAYS_INLINE Lanes<Lane> lane_popcount(Lanes<Lane> x) {
-  x = x - ((x >> 1) & static_cast<Lane>(0x5555555555555555ULL));
+SELFINSTRUCT_ALWAYS_INLINE Lanes<Lane> lane_popcount(const Lanes<Lane>& bits) {
+  Lanes<Lane> x = bits - ((bits >> 1) & static_cast<Lane>(0x5555555555555555ULL));
   x = (x & static_cast<Lane>(0x3333333333333333ULL)) + ((x >> 2) & static_cast<Lane>(0x3333333333333333ULL));
   x = (x + (x >> 4)) & static_cast<Lane>(0x0F0F0F0F0F0F0F0FULL);
   for (unsigned shift = 8; shift < 8 * sizeof(Lane); shift *= 2) x = x + (x >> shift);
