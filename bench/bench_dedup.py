@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--stream-size", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--kernel-only", action="store_true", help="run section 1 (the pair kernel) only")
     args = parser.parse_args()
     if args.quick:
         args.stream_size = min(args.stream_size, 50_000)
@@ -204,6 +205,10 @@ def main() -> None:
         print(f"| {label} | {kernel[key]:,.0f} | {kernel['ours_pairs_per_s'] / kernel[key]:.1f}× |")
 
     results = {"kernel": kernel}
+    if args.kernel_only:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+        return
     if corpora:
         section = corpora_section(corpora, args.repeats, args.threads, 100 if args.quick else 400)
         results["corpora"] = section

@@ -40,7 +40,31 @@ void LcsPattern::assign(const uint32_t* tokens, uint32_t length) {
 uint32_t LcsPattern::lcs(const uint32_t* text, uint32_t text_length) const {
   if (length_ == 0 || text_length == 0) return 0;
   if (sparse_) return lcs_sparse(text, text_length);
-  return words_ == 1 ? lcs_one_word(text, text_length) : lcs_blocks(text, text_length);
+  switch (words_) {
+    case 1: return lcs_one_word(text, text_length);
+    case 2: return lcs_words<2>(text, text_length);
+    case 3: return lcs_words<3>(text, text_length);
+    case 4: return lcs_words<4>(text, text_length);
+    case 5: return lcs_words<5>(text, text_length);
+    case 6: return lcs_words<6>(text, text_length);
+    case 7: return lcs_words<7>(text, text_length);
+    case 8: return lcs_words<8>(text, text_length);
+    default: return lcs_blocks(text, text_length);
+  }
+}
+
+template <uint32_t kWords>
+uint32_t LcsPattern::lcs_words(const uint32_t* text, uint32_t text_length) const {
+  // Patterns of 65..512 tokens: the state on the stack and the carry loop unrolled (no
+  // allocation per call).
+  uint64_t v[kWords];
+  for (uint32_t w = 0; w < kWords; ++w) v[w] = ~uint64_t{0};
+  for (uint32_t j = 0; j < text_length; ++j) {
+    const uint32_t row = rows_.find(text[j]);
+    if (row == detail::TokenRows::kAbsent) continue;
+    detail::lcs_step(v, masks_.data() + static_cast<size_t>(row) * kWords, v, kWords);
+  }
+  return count_lcs(v);
 }
 
 uint32_t LcsPattern::lcs_one_word(const uint32_t* text, uint32_t text_length) const {
@@ -64,7 +88,7 @@ uint32_t LcsPattern::lcs_blocks(const uint32_t* text, uint32_t text_length) cons
     if (row == detail::TokenRows::kAbsent) continue;
     detail::lcs_step(v.data(), masks_.data() + static_cast<size_t>(row) * words_, v.data(), words_);
   }
-  return count_lcs(v);
+  return count_lcs(v.data());
 }
 
 uint32_t LcsPattern::lcs_sparse(const uint32_t* text, uint32_t text_length) const {
@@ -79,10 +103,10 @@ uint32_t LcsPattern::lcs_sparse(const uint32_t* text, uint32_t text_length) cons
     detail::lcs_step(v.data(), mask.data(), v.data(), words_);
     for (const uint32_t* p = first; p != last; ++p) mask[*p / 64] = 0;
   }
-  return count_lcs(v);
+  return count_lcs(v.data());
 }
 
-uint32_t LcsPattern::count_lcs(const std::vector<uint64_t>& v) const {
+uint32_t LcsPattern::count_lcs(const uint64_t* v) const {
   uint32_t count = 0;
   for (uint32_t w = 0; w < words_; ++w) {
     uint64_t used = ~uint64_t{0};

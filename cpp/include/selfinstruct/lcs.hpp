@@ -22,9 +22,11 @@ class LcsPattern {
 
  private:
   uint32_t lcs_one_word(const uint32_t* text, uint32_t text_length) const;
+  template <uint32_t kWords>
+  uint32_t lcs_words(const uint32_t* text, uint32_t text_length) const;
   uint32_t lcs_blocks(const uint32_t* text, uint32_t text_length) const;
   uint32_t lcs_sparse(const uint32_t* text, uint32_t text_length) const;
-  uint32_t count_lcs(const std::vector<uint64_t>& v) const;
+  uint32_t count_lcs(const uint64_t* v) const;
 
   uint32_t length_ = 0;
   uint32_t words_ = 0;
