@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,30 @@ def test_the_pipeline_pass_is_the_per_admission_path_and_resumes(tmp_path: Path)
     resumed.start_background()
     resumed.finish()
     assert (tmp_path / "resumed.jsonl").read_bytes() == (tmp_path / "reference.jsonl").read_bytes()
+
+
+class _SlowReads(si.Pool):
+    """A pool whose text reads yield the GIL for a moment, so admissions land while the background
+    thread copies the pool (the window in which it once scored admissions its copy lacked)."""
+
+    def __getitem__(self, index: int) -> str:
+        time.sleep(0.0002)
+        return super().__getitem__(index)
+
+
+def test_the_background_pass_keeps_up_with_a_growing_pool(tmp_path: Path) -> None:
+    texts = _texts(1500, 6)
+    reference = _side_log(tmp_path, "reference.jsonl", si.Pool(texts), 30, len(texts) - 30)
+    reference.finish()
+    pool = _SlowReads(texts[:30])
+    growing = _side_log(tmp_path, "growing.jsonl", pool, 30, 0)
+    growing.start_background()
+    for start in range(30, len(texts), 7):  # admissions arrive while the thread computes
+        batch = texts[start:start + 7]
+        pool.add(batch)
+        growing.add(len(batch))
+        time.sleep(0.0005)
+        if start % 10 == 0:
+            growing.flush()
+    growing.finish()
+    assert (tmp_path / "growing.jsonl").read_bytes() == (tmp_path / "reference.jsonl").read_bytes()

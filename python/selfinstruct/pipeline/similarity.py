@@ -6,10 +6,11 @@ against the pool as it was just before its admission: the seeds and every earlie
 are exact and the same values the reference computes; each costs a scan of the pool (O(pool)), so
 they never run inside the admission loop. Admitted instructions are queued here and computed in
 pieces of consecutive admissions by `Pool.similarity_fields` (C++, parallel over admissions, the
-GIL released, safe beside admission). On a machine with BACKGROUND_MIN_CORES cores or more a
-background thread computes them continuously on all cores but two; elsewhere the driver computes
-small pieces on one thread while it waits for the engine (`work`); `finish` computes the rest on
-all cores when the step ends, before the output file is written. Results are appended to a side log,
+GIL released). On a machine with BACKGROUND_MIN_CORES cores or more a background thread computes
+them continuously on all cores but two, from its own copy of the pool (so admission never waits
+for its scoring to release the pool); elsewhere the driver computes small pieces on one thread
+while it waits for the engine (`work`); `finish` computes the rest on all cores when the step
+ends, before the output file is written. Results are appended to a side log,
 `state/<step>.similarity.jsonl`, flushed with each journal commit: a killed run keeps what it
 computed. `sample=S` (`--similarity-sample S`) is an explicit, cheaper estimate instead: both
 fields over S pool entries drawn at random (seeded per instruction) from that same prefix.
@@ -114,26 +115,30 @@ class SimilarityFields:
         """Compute the fields of the oldest pending admissions, about `pairs` pairs per thread (at
         least one admission per thread), on `threads` threads (None: the pool's); True while more
         are pending."""
-        pending = self.pending
+        return self._work(self.pool, threads, pairs, self.queued)
+
+    def _work(self, pool: Pool, threads: Optional[int], pairs: int, queued: int) -> bool:
+        """`work` from `pool`, which holds the first `queued` admissions at least."""
+        pending = queued - self.done
         if pending <= 0:
             return False
         started = time.perf_counter()
-        workers = self.pool.threads if threads is None else threads
+        workers = pool.threads if threads is None else threads
         first = self.done
         count = min(pending, max(workers, workers * pairs // (self.base + first + 1))) if self._batched else 1
-        lines = [json.dumps(fields, ensure_ascii=False) + "\n" for fields in self._compute(first, count, threads)]
+        lines = [json.dumps(fields, ensure_ascii=False) + "\n" for fields in self._compute(pool, first, count, threads)]
         with self._lock:
             self._buffer.extend(lines)
             self.done += count
         self.seconds += time.perf_counter() - started
         return self.pending > 0
 
-    def _compute(self, first: int, count: int, threads: Optional[int]) -> list[dict[str, Any]]:
-        """The fields of admissions first .. first+count-1."""
+    def _compute(self, pool: Pool, first: int, count: int, threads: Optional[int]) -> list[dict[str, Any]]:
+        """The fields of admissions first .. first+count-1, from `pool` (the pool or a copy of it)."""
         if not self._batched:
             return [self.fields(admission) for admission in range(first, first + count)]
         start = self.base + first
-        top_index, top_f, mean = self.pool.similarity_fields(start, start + count, TOP, threads)
+        top_index, top_f, mean = pool.similarity_fields(start, start + count, TOP, threads)
         self.pairs += count * start + count * (count - 1) // 2
         out = []
         for row in range(count):
@@ -142,7 +147,7 @@ class SimilarityFields:
                 continue
             kept = top_index[row] >= 0
             out.append({
-                "most_similar": {self.pool[int(j)]: float(f) for j, f in zip(top_index[row][kept], top_f[row][kept])},
+                "most_similar": {pool[int(j)]: float(f) for j, f in zip(top_index[row][kept], top_f[row][kept])},
                 "avg_similarity_score": float(mean[row]),
             })
         return out
@@ -154,6 +159,9 @@ class SimilarityFields:
 
     def _background(self) -> None:
         threads = background_threads()
+        # Scoring holds its pool's read lock for a piece, and admission (a write) would wait for
+        # it: the thread scores its own copy of the pool, grown from the admitted texts.
+        copy = Pool(tokenizer=self.pool.tokenizer, threads=threads) if self._batched else self.pool
         try:
             while True:
                 with self._lock:
@@ -161,7 +169,10 @@ class SimilarityFields:
                         self._lock.wait()
                     if self._stopping:
                         return
-                self.work(threads)
+                queued = self.queued
+                if copy is not self.pool:
+                    copy.add([self.pool[i] for i in range(len(copy), self.base + queued)])
+                self._work(copy, threads, PIECE_PAIRS, queued)
         except BaseException as error:  # handed to the driver thread at its next flush
             self._error = error
 
