@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import selfinstruct as si
 from selfinstruct import _core
-from selfinstruct.pipeline.similarity import SimilarityFields, top_entries
+from selfinstruct.pipeline.similarity import SimilarityFields, piece_size, top_entries
 from selfinstruct.pool import numpy_sum_buffer
 
 WORDS = [f"w{i}" for i in range(40)]
@@ -230,3 +230,18 @@ def test_the_background_pass_keeps_up_with_a_growing_pool(tmp_path: Path) -> Non
             growing.flush()
     growing.finish()
     assert (tmp_path / "growing.jsonl").read_bytes() == (tmp_path / "reference.jsonl").read_bytes()
+
+
+@given(start=st.integers(0, 10**7), pairs=st.integers(0, 2**40))
+def test_pieces_are_the_most_entries_within_their_pairs(start: int, pairs: int) -> None:
+    def cost(count: int) -> int:
+        return count * start + count * (count - 1) // 2
+
+    count = piece_size(start, pairs)
+    assert cost(count) <= pairs < cost(count + 1)
+
+
+def test_a_piece_of_work_stays_small_from_an_empty_pool(tmp_path: Path) -> None:
+    fields = _side_log(tmp_path, "fields.jsonl", si.Pool(_texts(3000, 8)), 0, 3000)
+    fields.work(2, pairs=5_000)  # 10,000 pairs for two threads: 141 entries, not all 3,000
+    assert fields.done == 141 and fields.pairs == 141 * 140 // 2

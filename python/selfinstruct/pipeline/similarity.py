@@ -18,6 +18,7 @@ fields over S pool entries drawn at random (seeded per instruction) from that sa
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -37,6 +38,16 @@ BACKGROUND_MIN_CORES = 4  # below this, a background thread would slow the admis
 # lock (admission waits for it) for about 0.1 s on one core; in the final pass pieces are larger.
 PIECE_PAIRS = 1 << 18
 FINAL_PAIRS = 1 << 23
+
+
+def piece_size(start: int, pairs: int) -> int:
+    """How many consecutive pool entries from `start` score at most `pairs` pairs in all (entry i
+    scores i): the largest c with c*start + c*(c-1)/2 <= pairs."""
+    b = 2 * start - 1
+    count = (math.isqrt(b * b + 8 * pairs) - b) // 2
+    while count * start + count * (count - 1) // 2 > pairs:
+        count -= 1
+    return max(count, 0)
 
 
 def background_threads() -> int:
@@ -125,7 +136,7 @@ class SimilarityFields:
         started = time.perf_counter()
         workers = pool.threads if threads is None else threads
         first = self.done
-        count = min(pending, max(workers, workers * pairs // (self.base + first + 1))) if self._batched else 1
+        count = min(pending, max(workers, piece_size(self.base + first, workers * pairs))) if self._batched else 1
         lines = [json.dumps(fields, ensure_ascii=False) + "\n" for fields in self._compute(pool, first, count, threads)]
         with self._lock:
             self._buffer.extend(lines)
