@@ -7,6 +7,7 @@ import functools
 import json
 import math
 import random
+import signal
 import struct
 import subprocess
 import sys
@@ -246,3 +247,26 @@ def test_a_piece_of_work_stays_small_from_an_empty_pool(tmp_path: Path) -> None:
     fields = _side_log(tmp_path, "fields.jsonl", si.Pool(_texts(3000, 8)), 0, 3000)
     fields.work(2, pairs=5_000)  # 10,000 pairs for two threads: 141 entries, not all 3,000
     assert fields.done == 141 and fields.pairs == 141 * 140 // 2
+
+
+def test_ctrl_c_stops_a_long_call() -> None:
+    # 8 * 10^8 pairs, many seconds of work on one thread: Ctrl-C ends it between slices instead.
+    script = textwrap.dedent(
+        """
+        import signal, threading, time
+        import selfinstruct as si
+        pool = si.Pool([f"w{i % 97} w{i % 89} w{i % 83} w{i % 79} w{i % 7}" for i in range(40_000)])
+        threading.Timer(0.3, signal.raise_signal, (signal.SIGINT,)).start()
+        started = time.perf_counter()
+        try:
+            pool.similarity_fields(0, 40_000, threads=1)
+            print("finished", time.perf_counter() - started)
+        except KeyboardInterrupt:
+            print("interrupted", time.perf_counter() - started)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert done.returncode == 0, done.stderr
+    outcome, seconds = done.stdout.split()
+    assert outcome == "interrupted" and float(seconds) < 5.0
