@@ -17,6 +17,7 @@
 #include "selfinstruct/pool.hpp"
 #include "selfinstruct/score.hpp"
 #include "selfinstruct/scoring.hpp"
+#include "selfinstruct/similarity_fields.hpp"
 #include "selfinstruct/tokenizer.hpp"
 
 namespace py = pybind11;
@@ -341,6 +342,30 @@ PYBIND11_MODULE(_core, m) {
             return py::array_t<double>(values.size(), values.data());
           },
           py::arg("text"), py::arg("limit") = py::none())
+      .def(
+          "similarity_fields",
+          [](const PyPool& self, int64_t first, int64_t last, int64_t k, int threads, size_t sum_buffer) {
+            const int64_t size = self.read([&] { return static_cast<int64_t>(self.pool.size()); });
+            if (first < 0 || first > last || last > size) {
+              throw py::value_error("first and last must satisfy 0 <= first <= last <= len(pool) = " +
+                                    std::to_string(size) + ", got first=" + std::to_string(first) +
+                                    ", last=" + std::to_string(last));
+            }
+            if (k < 0) throw py::value_error("k must be a non-negative int, got " + std::to_string(k));
+            const size_t n = static_cast<size_t>(last - first), width = static_cast<size_t>(k);
+            py::array_t<int64_t> top_index({n, width});
+            py::array_t<double> top_f({n, width});
+            py::array_t<double> mean(n);
+            const SimilarityFieldsOut out{top_index.mutable_data(), top_f.mutable_data(), mean.mutable_data(),
+                                          sum_buffer};
+            // The pool may have shrunk since it was sized: the library checks the range again under the lock.
+            self.read([&] {
+              self.pool.similarity_fields(static_cast<size_t>(first), static_cast<size_t>(last), width, threads, out,
+                                          check_signals);
+            });
+            return py::make_tuple(top_index, top_f, mean);
+          },
+          py::arg("first"), py::arg("last"), py::arg("k") = 10, py::arg("threads") = 0, py::arg("sum_buffer") = 0)
       .def("stats", [](const PyPool& self) {
         const PoolStats s = self.read([&] { return self.pool.stats(); });
         py::dict out;
@@ -361,6 +386,12 @@ PYBIND11_MODULE(_core, m) {
     return lcs_reference(a.data(), static_cast<uint32_t>(a.size()), b.data(), static_cast<uint32_t>(b.size()));
   });
   m.def("_rouge_f", [](uint64_t lcs, uint64_t m, uint64_t n) { return rouge_f(lcs, m, n); });
+  m.def(
+      "_numpy_sum",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& values, size_t buffer) {
+        return numpy_sum(values.data(), static_cast<size_t>(values.size()), buffer);
+      },
+      py::arg("values"), py::arg("buffer") = 0);
   m.def("_min_lcs", [](double t, uint32_t m, uint32_t n) {
     const detail::LengthBounds& bounds = bounds_for(t);
     const uint32_t v = bounds.min_lcs(m, n);

@@ -1,6 +1,8 @@
 #include "selfinstruct/pool.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 #include "selfinstruct/detail/parallel.hpp"
 #include "selfinstruct/detail/prefix_index.hpp"
@@ -127,6 +129,16 @@ void Pool::scores(std::string_view text, size_t count, std::vector<double>& out)
   const std::vector<uint32_t> ids = query_tokens(text);
   out.assign(std::min(count, size()), 0.0);
   score_row(ids.data(), static_cast<uint32_t>(ids.size()), sequences_, out.size(), vocabulary_.size(), out.data());
+}
+
+void Pool::similarity_fields(size_t first, size_t last, size_t k, int threads, const SimilarityFieldsOut& out,
+                             const std::function<void()>& between_slices) const {
+  if (first > last || last > size()) {
+    throw std::invalid_argument("entries [" + std::to_string(first) + ", " + std::to_string(last) +
+                                ") are not a range of the pool's " + std::to_string(size()) + " entries");
+  }
+  selfinstruct::similarity_fields(sequences_, vocabulary_.size(), first, last, k, detail::resolve_threads(threads),
+                                  out, between_slices);
 }
 
 }  // namespace selfinstruct

@@ -1,6 +1,7 @@
 """The admission pool: keep a text only if it is not too similar to anything already kept."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence, overload
@@ -11,6 +12,22 @@ import numpy.typing as npt
 from . import _core
 from .rouge import _threads, prepare_texts, tokenizer_mode
 from .unicode_tokenizer import unicode_pretokenize
+
+
+def _index_arg(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+@functools.lru_cache(maxsize=None)
+def numpy_sum_buffer(bufsize: int) -> int | None:
+    """How this numpy sums a float64 array, found by asking it: 0 when pairwise over the whole
+    array (numpy 2.3 on), `bufsize` when pairwise over consecutive pieces of its ufunc buffer
+    (earlier numpy), None when neither (a numpy whose means the core cannot reproduce)."""
+    probe = np.random.default_rng(0).random(2 * bufsize + 4099) * np.geomspace(1e-6, 1e6, 2 * bufsize + 4099)
+    expected = float(np.sum(probe))
+    return next((buffer for buffer in (0, bufsize) if _core._numpy_sum(probe, buffer) == expected), None)
 
 
 def _as_list(texts: Iterable[str], name: str) -> list[str]:
@@ -164,6 +181,33 @@ class Pool:
         reference computes it)."""
         scores = self.scores(text, limit)
         return float(np.mean(scores)) if len(scores) else 0.0
+
+    def similarity_fields(
+        self, first: int, last: int, k: int = 10, threads: int | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The similarity fields of entries first .. last-1, each against the pool as it stood just
+        before it joined (entries [0, i) for entry i), in C++ on `threads` threads (None: the pool's
+        `threads`) with the GIL released.
+
+        Returns (top_index, top_f, mean), row r for entry first + r (n = last - first rows):
+        - top_index (int64, n x k): the k entries with the highest ROUGE-L F against it, best first,
+          ties by lower index (`most_similar`'s order); -1 past its i earlier entries when i < k;
+        - top_f (float64, n x k): their F; NaN where top_index is -1;
+        - mean (float64, n): `np.mean` of its F row, bit for bit; NaN for entry 0 (no earlier entry).
+        The same values as `scores(self[i], i)` entry by entry. Memory: one row of floats per
+        thread. The pool's read lock is held for the whole call (a consistent pool): `add`, `admit`
+        and `truncate` from other threads wait until it returns, so beside an admission loop call
+        it over short ranges. Raises RuntimeError if numpy sums in a way the core cannot reproduce.
+        """
+        first, last, k = _index_arg(first, "first"), _index_arg(last, "last"), _index_arg(k, "k")
+        if first > last:
+            raise ValueError(f"first must be <= last, got first={first}, last={last}")
+        buffer = numpy_sum_buffer(np.getbufsize())
+        if buffer is None:
+            raise RuntimeError(f"numpy {np.__version__} sums float64 arrays in an order the core does not reproduce, "
+                               "so its means would not be bit-identical to np.mean; use Pool.scores with np.mean")
+        workers = self._core.threads if threads is None else _threads(threads)
+        return self._core.similarity_fields(first, last, k, workers, buffer)
 
     def stats(self) -> dict[str, int]:
         """Work counters: candidates, pairs probed in the index, verified by overlap, scored by LCS."""

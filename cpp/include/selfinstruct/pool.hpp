@@ -9,6 +9,7 @@
 
 #include "selfinstruct/corpus.hpp"
 #include "selfinstruct/scoring.hpp"
+#include "selfinstruct/similarity_fields.hpp"
 #include "selfinstruct/tokenizer.hpp"
 
 namespace selfinstruct {
@@ -60,6 +61,10 @@ class Pool {
   std::vector<ScoredIndex> most_similar(std::string_view text, size_t k) const;
   // F of `text` against entries [0, count) (the pool as it stood when entry `count` joined).
   void scores(std::string_view text, size_t count, std::vector<double>& out) const;
+  // Entries [first, last), each against the entries before it: see similarity_fields.hpp.
+  // Throws std::invalid_argument unless first <= last <= size().
+  void similarity_fields(size_t first, size_t last, size_t k, int threads, const SimilarityFieldsOut& out,
+                         const std::function<void()>& between_slices) const;
 
  private:
   void admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out);

@@ -4,11 +4,13 @@
 and `avg_similarity_score` (numpy's mean of F over the pool) describe each admitted instruction
 against the pool as it was just before its admission: the seeds and every earlier admission. They
 are exact and the same values the reference computes; each costs a scan of the pool (O(pool)), so
-they never run inside the admission loop. Admitted instructions are queued here; on a machine
-with BACKGROUND_MIN_CORES cores or more a background thread computes them continuously (Pool's
-methods release the GIL and are safe beside admission), elsewhere the driver computes them while
-it waits for the engine (`work`); `finish` computes the rest when the step ends, before the
-output file is written. Results are appended to a side log,
+they never run inside the admission loop. Admitted instructions are queued here and computed in
+pieces of consecutive admissions by `Pool.similarity_fields` (C++, parallel over admissions, the
+GIL released). On a machine with BACKGROUND_MIN_CORES cores or more a background thread computes
+them continuously on all cores but two, from its own copy of the pool (so admission never waits
+for its scoring to release the pool); elsewhere the driver computes small pieces on one thread
+while it waits for the engine (`work`); `finish` computes the rest on all cores when the step
+ends, before the output file is written. Results are appended to a side log,
 `state/<step>.similarity.jsonl`, flushed with each journal commit: a killed run keeps what it
 computed. `sample=S` (`--similarity-sample S`) is an explicit, cheaper estimate instead: both
 fields over S pool entries drawn at random (seeded per instruction) from that same prefix.
@@ -16,6 +18,7 @@ fields over S pool entries drawn at random (seeded per instruction) from that sa
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -25,11 +28,31 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from .. import Pool
+from ..pool import numpy_sum_buffer
 from ..rouge import cdist
 from .seeding import derive_seed
 
 TOP = 10
 BACKGROUND_MIN_CORES = 4  # below this, a background thread would slow the admission loop itself
+# Pairs per thread in one piece of work. Beside the admission loop a piece holds the pool's read
+# lock (admission waits for it) for about 0.1 s on one core; in the final pass pieces are larger.
+PIECE_PAIRS = 1 << 18
+FINAL_PAIRS = 1 << 23
+
+
+def piece_size(start: int, pairs: int) -> int:
+    """How many consecutive pool entries from `start` score at most `pairs` pairs in all (entry i
+    scores i): the largest c with c*start + c*(c-1)/2 <= pairs."""
+    b = 2 * start - 1
+    count = (math.isqrt(b * b + 8 * pairs) - b) // 2
+    while count * start + count * (count - 1) // 2 > pairs:
+        count -= 1
+    return max(count, 0)
+
+
+def background_threads() -> int:
+    """Threads of the background pass: every core but two (the admission loop and the engine's process)."""
+    return max(1, (os.cpu_count() or 1) - 2)
 
 
 def top_entries(scores: np.ndarray, k: int = TOP) -> np.ndarray:
@@ -63,6 +86,8 @@ class SimilarityFields:
         self._thread: Optional[threading.Thread] = None
         self._stopping = False
         self._error: Optional[BaseException] = None
+        # Exact fields come batched from the core, unless numpy sums in an order it cannot copy.
+        self._batched = not sample and numpy_sum_buffer(np.getbufsize()) is not None
 
     def recover(self, admitted: int) -> None:
         """Keep the logged fields of the first `admitted` admissions (a torn or extra tail goes)."""
@@ -97,17 +122,46 @@ class SimilarityFields:
     def background(self) -> bool:
         return self._thread is not None
 
-    def work(self) -> bool:
-        """Compute the fields of the oldest pending admission; True while more are pending."""
-        if self.pending <= 0:
+    def work(self, threads: Optional[int] = 1, pairs: int = PIECE_PAIRS) -> bool:
+        """Compute the fields of the oldest pending admissions, about `pairs` pairs per thread (at
+        least one admission per thread), on `threads` threads (None: the pool's); True while more
+        are pending."""
+        return self._work(self.pool, threads, pairs, self.queued)
+
+    def _work(self, pool: Pool, threads: Optional[int], pairs: int, queued: int) -> bool:
+        """`work` from `pool`, which holds the first `queued` admissions at least."""
+        pending = queued - self.done
+        if pending <= 0:
             return False
         started = time.perf_counter()
-        line = json.dumps(self.fields(self.done), ensure_ascii=False) + "\n"
+        workers = pool.threads if threads is None else threads
+        first = self.done
+        count = min(pending, max(workers, piece_size(self.base + first, workers * pairs))) if self._batched else 1
+        lines = [json.dumps(fields, ensure_ascii=False) + "\n" for fields in self._compute(pool, first, count, threads)]
         with self._lock:
-            self._buffer.append(line)
-            self.done += 1
+            self._buffer.extend(lines)
+            self.done += count
         self.seconds += time.perf_counter() - started
         return self.pending > 0
+
+    def _compute(self, pool: Pool, first: int, count: int, threads: Optional[int]) -> list[dict[str, Any]]:
+        """The fields of admissions first .. first+count-1, from `pool` (the pool or a copy of it)."""
+        if not self._batched:
+            return [self.fields(admission) for admission in range(first, first + count)]
+        start = self.base + first
+        top_index, top_f, mean = pool.similarity_fields(start, start + count, TOP, threads)
+        self.pairs += count * start + count * (count - 1) // 2
+        out = []
+        for row in range(count):
+            if start + row == 0:
+                out.append({"most_similar": {}, "avg_similarity_score": 0.0})
+                continue
+            kept = top_index[row] >= 0
+            out.append({
+                "most_similar": {pool[int(j)]: float(f) for j, f in zip(top_index[row][kept], top_f[row][kept])},
+                "avg_similarity_score": float(mean[row]),
+            })
+        return out
 
     def start_background(self) -> None:
         """Compute pending fields on a background thread from now on (until `finish` or `stop`)."""
@@ -115,34 +169,38 @@ class SimilarityFields:
         self._thread.start()
 
     def _background(self) -> None:
+        threads = background_threads()
+        # Scoring holds its pool's read lock for a piece, and admission (a write) would wait for
+        # it: the thread scores its own copy of the pool, grown from the admitted texts.
+        copy = Pool(tokenizer=self.pool.tokenizer, threads=threads) if self._batched else self.pool
         try:
             while True:
                 with self._lock:
                     while self.pending <= 0 and not self._stopping:
                         self._lock.wait()
-                    if self._stopping and (self.pending <= 0 or self._error is not None):
+                    if self._stopping:
                         return
-                self.work()
+                queued = self.queued
+                if copy is not self.pool:
+                    copy.add([self.pool[i] for i in range(len(copy), self.base + queued)])
+                self._work(copy, threads, PIECE_PAIRS, queued)
         except BaseException as error:  # handed to the driver thread at its next flush
             self._error = error
 
-    def stop(self, drain: bool = False) -> None:
-        """End the background thread (after computing everything pending, with `drain`)."""
+    def stop(self) -> None:
+        """End the background thread after its current piece; pending admissions stay queued."""
         if self._thread is None:
             return
         with self._lock:
             self._stopping = True
-            if not drain:
-                self.queued = self.done  # nothing more to compute
             self._lock.notify()
-        while self._thread.is_alive():
-            self._thread.join(timeout=1.0)
-            if drain:
-                self.flush()
+        self._thread.join()
         self._thread = None
+        self._stopping = False
 
     def fields(self, admission: int) -> dict[str, Any]:
-        """The two fields of admission number `admission` (pool entry base + admission)."""
+        """The two fields of admission number `admission` (pool entry base + admission), alone:
+        the sampled estimate, or the exact fields from one row of scores (`Pool.scores`)."""
         index = self.base + admission
         text = self.pool[index]
         if self.sample and index > self.sample:
@@ -176,10 +234,11 @@ class SimilarityFields:
             os.fsync(handle.fileno())
 
     def finish(self, flush_every: int = 1000) -> None:
-        """Compute every pending admission's fields (the end of the step), flushing as it goes."""
-        if self._thread is not None:
-            self.stop(drain=True)
-        while self.work():
+        """Compute every pending admission's fields (the end of the step) on all the pool's threads,
+        flushing as it goes."""
+        self.stop()
+        self.flush()  # also raises what the background thread ran into
+        while self.work(None, FINAL_PAIRS):
             if len(self._buffer) >= flush_every:
                 self.flush()
         self.flush()

@@ -1,0 +1,145 @@
+"""The exact similarity fields at scale: the batched C++ path against the per-admission path.
+
+    python bench/bench_similarity_fields.py                    # pool of 100,000, the last 200 entries
+    python bench/bench_similarity_fields.py --pool 1000000 --entries 40 --threads 1 2
+
+A pool is grown by admission (threshold 0.7) from bench_scale.py's instruction stream (the
+English corpora of ../shared/data when present, which the script says, then bench/stream.py's
+generated stream). Then the fields of its last `--entries` entries, each against the pool
+before it, are computed three ways in one run, each `--repeats` times (medians reported):
+- per admission: `SimilarityFields.fields` (one `Pool.scores` row on one thread, numpy's
+  top-10 and mean) and the JSON line, as the pipeline did before the batched path;
+- batched: `Pool.similarity_fields` over the whole range on each of `--threads`, then the same
+  JSON lines (`SimilarityFields.work`);
+and the lines are checked identical. Reported: pairs/s of each (wall clock), the ratio to per
+admission in the same run, pairs per CPU-second of the process (the per-core rate, less disturbed
+than wall time by other jobs on a shared machine), and what the per-core rate means for a 10^6
+pool: how many cores keep pace with a given admission rate, and the core-hours of the exact
+fields of a 10^6-instruction run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_scale import SHARED, ENGLISH, machine_info, read_stream, write_stream  # noqa: E402
+
+from selfinstruct import Pool  # noqa: E402
+from selfinstruct.pipeline.similarity import FINAL_PAIRS, SimilarityFields  # noqa: E402
+
+
+def grow_pool(size: int) -> Pool:
+    stream = Path(tempfile.gettempdir()) / f"bench-scale-stream-{size}.txt"
+    write_stream(stream, 4 * size + 100_000)  # admission keeps about 1 in 2 of this stream
+    pool = Pool()
+    texts = read_stream(stream)
+    while len(pool) < size:
+        pool.admit([next(texts) for _ in range(min(50_000, 2 * (size - len(pool)) + 100))])
+    pool.truncate(size)
+    return pool
+
+
+def fields_for(pool: Pool, first: int, count: int) -> SimilarityFields:
+    """A SimilarityFields whose pending admissions are pool entries first .. first+count-1."""
+    fields = SimilarityFields(pool, first, Path(tempfile.mkdtemp(prefix="bench-similarity-")) / "fields.jsonl")
+    fields.recover(0)
+    fields.add(count)
+    return fields
+
+
+Timing = tuple[float, float]  # (wall seconds, CPU seconds of every thread of the process)
+
+
+def clock() -> Timing:
+    return time.perf_counter(), time.process_time()
+
+
+def since(start: Timing) -> Timing:
+    now = clock()
+    return now[0] - start[0], now[1] - start[1]
+
+
+def per_admission(pool: Pool, first: int, count: int) -> tuple[Timing, list[str]]:
+    fields = fields_for(pool, first, count)
+    started = clock()
+    lines = [json.dumps(fields.fields(a), ensure_ascii=False) + "\n" for a in range(count)]
+    timing = since(started)
+    shutil.rmtree(fields.path.parent)
+    return timing, lines
+
+
+def batched(pool: Pool, first: int, count: int, threads: int) -> tuple[Timing, list[str]]:
+    fields = fields_for(pool, first, count)
+    started = clock()
+    while fields.work(threads, FINAL_PAIRS):
+        pass
+    timing = since(started)
+    fields.flush()  # outside the timing, as the per-admission path writes nothing either
+    lines = list(fields.lines())
+    shutil.rmtree(fields.path.parent)
+    return timing, lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pool", type=int, default=100_000, help="pool size (the range ends here)")
+    parser.add_argument("--entries", type=int, default=200, help="entries whose fields are computed")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    found = [name for name in ENGLISH if (SHARED / f"{name}.jsonl").exists()]
+    print(f"machine: {machine_info()}, numpy {np.__version__}; load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"stream: {'real corpora from ../shared/data (' + ', '.join(found) + '), then ' if found else ''}"
+          f"bench/stream.py's generated stream{'' if found else ' only (../shared/data not found)'}")
+    started = time.perf_counter()
+    pool = grow_pool(args.pool)
+    first = args.pool - args.entries
+    pairs = args.entries * first + args.entries * (args.entries - 1) // 2
+    print(f"pool of {len(pool):,} grown by admission in {time.perf_counter() - started:.1f} s; entries "
+          f"{first:,}..{args.pool - 1:,}: {pairs:,} pairs")
+
+    timings: dict[str, list[Timing]] = {"per admission": []}
+    timings.update({f"batched, threads={t}": [] for t in args.threads})
+    for _ in range(args.repeats):  # interleaved, so load changes hit every path alike
+        timing, reference = per_admission(pool, first, args.entries)
+        timings["per admission"].append(timing)
+        for threads in args.threads:
+            timing, lines = batched(pool, first, args.entries, threads)
+            timings[f"batched, threads={threads}"].append(timing)
+            if lines != reference:
+                sys.exit(f"threads={threads}: the batched lines differ from the per-admission lines")
+    print(f"lines identical on every path; load average {os.getloadavg()[0]:.1f} at the end")
+
+    # Wall pairs/s (median), and pairs per CPU-second: per core, less disturbed by other jobs.
+    wall = {name: pairs / statistics.median(t[0] for t in runs) for name, runs in timings.items()}
+    cpu = {name: pairs / statistics.median(t[1] for t in runs) for name, runs in timings.items()}
+    for name, runs in timings.items():
+        print(f"{name}: {wall[name] / 1e6:.1f} M pairs/s, {wall[name] / wall['per admission']:.2f}x per admission; "
+              f"{cpu[name] / 1e6:.1f} M pairs per CPU-second (wall runs {', '.join(f'{t[0]:.2f}' for t in runs)} s)")
+    per_core = {name: rate for name, rate in cpu.items() if name.startswith("batched")}
+
+    core = min(per_core.values())
+    print(f"\nat a pool of 10^6 each admission costs 10^6 pairs; at {core / 1e6:.1f} M pairs/s per core "
+          f"(the lowest batched pairs per CPU-second above):")
+    for rate in (10, 100, 1000, 3333):
+        print(f"  {rate:>5} admissions/s need {rate * 1e6 / core:,.1f} cores")
+    for cores in (2, 16, 64):
+        print(f"  {cores:>3} cores keep pace with {cores * core / 1e6:,.1f} admissions/s")
+    total = 10**6 * (10**6 - 1) / 2 + 175 * 10**6
+    print(f"a 10^6-instruction run (175 seeds): {total:.2e} pairs = {total / core / 3600:,.1f} core-hours, "
+          f"{total / core / 3600 / 16:,.2f} h on 16 cores")
+
+
+if __name__ == "__main__":
+    main()
