@@ -35,6 +35,9 @@ inline uint32_t length_class(uint32_t m) {
   const uint32_t octave = 31 - static_cast<uint32_t>(__builtin_clz(m));
   return 4 * octave - 4 + ((m >> (octave - 2)) & 3);
 }
+// Direct visits replace list scans when the lists hold more than this many postings per entry
+// of the partner lengths.
+constexpr size_t kDirectFactor = 2;
 // The shortest length of a class (classes 0..3 are the lengths 0..3).
 inline uint64_t class_first(uint32_t length_class) {
   if (length_class < 4) return length_class;
@@ -94,9 +97,13 @@ void wide_sketch(const uint64_t* keys, uint32_t n, uint32_t words, uint64_t* out
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__) && defined(__ELF__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
-uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words) {
+// Stops early once the count exceeds `limit` (words is a multiple of 8).
+uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint32_t limit) {
   uint32_t count = 0;
-  for (uint32_t w = 0; w < words; ++w) count += static_cast<uint32_t>(__builtin_popcountll(a[w] & ~b[w]));
+  for (uint32_t block = 0; block < words; block += 8) {
+    for (uint32_t w = block; w < block + 8; ++w) count += static_cast<uint32_t>(__builtin_popcountll(a[w] & ~b[w]));
+    if (count > limit) return count;
+  }
   return count;
 }
 }  // namespace
@@ -147,7 +154,9 @@ void PrefixIndex::reset() {
   wide_starts_.clear();
   elements_.clear();
   for (auto& populations : class_population_) populations.fill(0);
+  for (auto& members : members_) members.clear();
   indexed_ = 0;
+  committed_ = 0;
   built_ = false;
 }
 
@@ -207,6 +216,7 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads)
     longest_ = std::max(longest_, m);
     shortest_ = std::min(shortest_, m);
     ++class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
+    members_[length_class(m)].push_back(Member{static_cast<uint32_t>(entry), m});
     wide_starts_.push_back(wide_starts_.back() + wide_words_for(m));
   }
   elements_.resize(entries.offset(to));
@@ -266,6 +276,7 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
     reset();  // some shards hold the batch and some do not: start over at the next admission
     throw;
   }
+  committed_ = to;
 }
 
 void PrefixIndex::add_pending(const TokenSequences& entries, int threads) {
@@ -299,12 +310,14 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
     const uint64_t* keys = elements_.data() + entries.offset(entry);
     for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t) { shards_[key & (kShards - 1)].pop(key); });
     --class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
+    members_[length_class(m)].pop_back();
     elements_.resize(entries.offset(entry));
     sketches_.pop_back();
     wide_starts_.pop_back();
     wide_words_.resize(wide_starts_.back());
     --indexed_;
   }
+  committed_ = std::min(committed_, indexed_);
 }
 
 Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, bool staged,
@@ -384,6 +397,32 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     lookup.head = table.head(lookup.key);
     table.prefetch_list(lookup.head);
   }
+  // Where the lists hold more postings than there are entries of the partner lengths to visit
+  // (long texts, where no element is rare; low thresholds), visiting those entries directly is
+  // cheaper and just as exact.
+  const size_t from = staged ? committed_ : 0, to = staged ? indexed_ : committed_;
+  size_t postings = 0, in_range = 0;
+  for (const Lookup& lookup : lookups) postings += table_of(lookup.key).list_size(lookup.head);
+  for (uint32_t c = length_class(lo); c <= length_class(hi) && postings > kDirectFactor * in_range; ++c) {
+    const std::vector<Member>& members = members_[c];
+    in_range += static_cast<size_t>(members.end() - first_member(members, from));
+  }
+  if (postings > kDirectFactor * in_range) {
+    lookups.clear();
+    for (uint32_t c = length_class(lo); c <= length_class(hi); ++c) {
+      const std::vector<Member>& members = members_[c];
+      for (auto member = first_member(members, from); member != members.end() && member->entry < to; ++member) {
+        ++scratch.probed;
+        if (!bounds.admissible(member->length)) continue;
+        const uint32_t need = bounds.need(member->length);
+        const uint64_t other = sketches_[member->entry];
+        if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > member->length) {
+          continue;
+        }
+        scratch.touched.push_back(member->entry);
+      }
+    }
+  }
   for (const Lookup& lookup : lookups) {
     if (lookup.head == SignatureTable::kEnd) continue;
     table_of(lookup.key).scan(lookup.head, [&](const Posting& posting) {
@@ -429,7 +468,10 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         // Each bit set on one side only stands for at least one element the other side lacks.
         const uint64_t* theirs = wide_words_.data() + wide_starts_[entry];
         const uint64_t* ours = scratch.wide.data() + words;
-        if (missing_bits(ours, theirs, words) + need > n || missing_bits(theirs, ours, words) + need > m) continue;
+        if (missing_bits(ours, theirs, words, n - need) > n - need ||
+            missing_bits(theirs, ours, words, m - need) > m - need) {
+          continue;
+        }
       }
     }
     ++scratch.verified;

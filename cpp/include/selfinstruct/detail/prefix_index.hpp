@@ -6,6 +6,7 @@
 // Short entries are indexed by element pairs of their 2-prefix (far more selective than single
 // tokens); long entries, and entries that may match with overlap 1, by single elements.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -122,6 +123,17 @@ class PrefixIndex {
   // Indexed entries per length class: [0] single-indexed ones, [1] pair-indexed ones.
   static constexpr uint32_t kLengthClasses = 125;
   std::array<std::array<uint64_t, kLengthClasses>, 2> class_population_{};
+  // Every indexed entry by length class, in entry order, for probes that visit entries directly.
+  struct Member {
+    uint32_t entry;
+    uint32_t length;
+  };
+  std::array<std::vector<Member>, kLengthClasses> members_;
+  static std::vector<Member>::const_iterator first_member(const std::vector<Member>& members, size_t from) {
+    return std::lower_bound(members.begin(), members.end(), from,
+                            [](const Member& member, size_t entry) { return member.entry < entry; });
+  }
+  size_t committed_ = 0;  // entries [0, committed_) are in the shards, later ones staged
   size_t built_at_ = 0;
   bool built_ = false;
 };

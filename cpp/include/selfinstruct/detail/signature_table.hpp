@@ -53,6 +53,8 @@ class SignatureTable {
     if (head != kEnd) __builtin_prefetch(arena_.data() + head);
   }
   void prefetch_list_of(uint64_t key) const { prefetch_list(head(key)); }
+  // How many postings the list starting at `head` holds.
+  uint32_t list_size(uint32_t head) const { return head == kEnd ? 0 : arena_[head + kBefore] + arena_[head + kCount]; }
   // Calls visit(posting) newest first, from a list head, until it returns false.
   template <typename Visit>
   void scan(uint32_t head, Visit&& visit) const {
@@ -84,6 +86,7 @@ class SignatureTable {
       arena_[fresh + kNext] = block;
       arena_[fresh + kCapacity] = capacity;
       arena_[fresh + kCount] = 0;
+      arena_[fresh + kBefore] = list_size(block);
       slot.head = block = fresh;
     }
     auto* items = reinterpret_cast<Posting*>(arena_.data() + block + kHeader);
@@ -104,7 +107,8 @@ class SignatureTable {
     uint32_t print = 0;  // 0 marks an empty slot
     uint32_t head = kEnd;
   };
-  static constexpr uint32_t kNext = 0, kCapacity = 1, kCount = 2, kHeader = 3;
+  // Block header: the next (older) block, capacity, postings here, postings in older blocks.
+  static constexpr uint32_t kNext = 0, kCapacity = 1, kCount = 2, kBefore = 3, kHeader = 4;
   static uint32_t fingerprint(uint64_t key) {
     const auto print = static_cast<uint32_t>(key >> 32);
     return print == 0 ? 1 : print;
@@ -128,7 +132,7 @@ class SignatureTable {
 
   std::vector<Slot> slots_;
   size_t used_ = 0;
-  std::vector<uint32_t> arena_;  // blocks: next, capacity, count, then capacity postings
+  std::vector<uint32_t> arena_;  // blocks: a header, then capacity postings
   size_t postings_ = 0;
 };
 
