@@ -35,6 +35,7 @@ inline uint32_t length_class(uint32_t m) {
   const uint32_t octave = 31 - static_cast<uint32_t>(__builtin_clz(m));
   return 4 * octave - 4 + ((m >> (octave - 2)) & 3);
 }
+inline uint32_t fold(uint64_t sketch) { return static_cast<uint32_t>(sketch) | static_cast<uint32_t>(sketch >> 32); }
 // Direct visits replace list scans when the lists hold more than this many postings per entry
 // of the partner lengths.
 constexpr size_t kDirectFactor = 2;
@@ -235,6 +236,11 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads)
   indexed_ = to;
 }
 
+Posting PrefixIndex::posting_of(size_t entry, uint32_t length, uint32_t position) const {
+  return Posting{static_cast<uint32_t>(entry), static_cast<uint16_t>(std::min<uint32_t>(length, Posting::kSaturated)),
+                 static_cast<uint16_t>(std::min<uint32_t>(position, Posting::kSaturated)), fold(sketches_[entry])};
+}
+
 void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to, int threads) {
   if (from >= to) return;
   // Each worker owns a set of shards and pushes, in entry order, only the keys that fall in
@@ -246,13 +252,13 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
       // list when it is half way, so each push finds both in cache instead of waiting twice.
       struct Pending {
         uint64_t key;
-        uint32_t entry, length, position;
+        Posting posting;
       };
       constexpr size_t kAhead = 16;
       Pending queue[kAhead];
       size_t queued = 0;
       const auto push = [&](const Pending& item) {
-        shards_[item.key & (kShards - 1)].push(item.key, item.entry, item.length, item.position);
+        shards_[item.key & (kShards - 1)].push(item.key, item.posting);
       };
       for (size_t entry = from; entry < to; ++entry) {
         const uint32_t m = entries.length(entry);
@@ -266,7 +272,7 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
           }
           Pending& next = queue[queued % kAhead];
           if (queued >= kAhead) push(next);
-          next = Pending{key, static_cast<uint32_t>(entry), m, position};
+          next = Pending{key, posting_of(entry, m, position)};
           ++queued;
         });
       }
@@ -292,7 +298,7 @@ void PrefixIndex::add_staged(const TokenSequences& entries) {
   prepare(entries, entry + 1, 1);
   const uint32_t m = entries.length(entry);
   for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
-    staged_table_.push(key, static_cast<uint32_t>(entry), m, position);
+    staged_table_.push(key, posting_of(entry, m, position));
   });
 }
 
@@ -335,6 +341,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   }
   const uint64_t* keys = scratch.elements.data();
   const uint64_t sketch = sketch_of(keys, n);
+  const uint32_t folded = fold(sketch);
   // Staged entries live in one small table; committed ones in shards chosen by key.
   const auto table_of = [&](uint64_t key) -> const SignatureTable& {
     return staged ? staged_table_ : shards_[key & (kShards - 1)];
@@ -427,19 +434,20 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     if (lookup.head == SignatureTable::kEnd) continue;
     table_of(lookup.key).scan(lookup.head, [&](const Posting& posting) {
       ++scratch.probed;
-      if (!bounds.admissible(posting.length)) return true;
+      const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
+      if (!bounds.admissible(m)) return true;
       // The first one (or two) shared elements of a pair reaching overlap `need` lie in both
-      // sides' pair-specific prefixes; a hit outside them is not such a first hit.
-      const uint32_t need = bounds.need(posting.length);
-      if (lookup.position + need > n + lookup.slack || posting.position + need > posting.length + lookup.slack) {
+      // sides' pair-specific prefixes; a hit outside them is not such a first hit. (A saturated
+      // position is a lower bound, so the test stays safe.)
+      const uint32_t need = bounds.need(m);
+      if (lookup.position + need > n + lookup.slack || posting.position + need > m + lookup.slack) return true;
+      // The folded sketches bound the overlap like the full ones, from the posting alone.
+      if (detail::popcount64(folded & ~posting.sketch) + need > n || detail::popcount64(posting.sketch & ~folded) + need > m) {
         return true;
       }
       if (scratch.stamp[posting.entry] == scratch.epoch) return true;
       const uint64_t other = sketches_[posting.entry];
-      if (detail::popcount64(sketch & ~other) + need > n ||
-          detail::popcount64(other & ~sketch) + need > posting.length) {
-        return true;
-      }
+      if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) return true;
       scratch.stamp[posting.entry] = scratch.epoch;
       scratch.touched.push_back(posting.entry);
       return true;

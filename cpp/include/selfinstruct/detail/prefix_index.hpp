@@ -76,6 +76,7 @@ class PrefixIndex {
   void elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const;
   // Computes elements and sketches of entries [indexed(), to) and counts them as indexed.
   void prepare(const TokenSequences& entries, size_t to, int threads);
+  Posting posting_of(size_t entry, uint32_t length, uint32_t position) const;
   // Pushes the signatures of entries [from, to) into the shards.
   void publish(const TokenSequences& entries, size_t from, size_t to, int threads);
   // Forgets every entry (the next admission rebuilds).

@@ -15,11 +15,15 @@
 
 namespace selfinstruct::detail {
 
+// 12 bytes, so a scan can reject most postings without touching the entry itself.
 struct Posting {
+  static constexpr uint16_t kSaturated = UINT16_MAX;
   uint32_t entry;
-  uint32_t length;    // the entry's token count
-  uint32_t position;  // the (last) element's position in the entry's ordered elements
+  uint16_t length;    // the entry's token count, or kSaturated: read the count from the entry
+  uint16_t position;  // the (last) element's position in the entry's elements, at most kSaturated
+  uint32_t sketch;    // the entry's 64-bit sketch folded in half
 };
+static_assert(sizeof(Posting) == 12, "three words per posting");
 
 class SignatureTable {
  public:
@@ -68,7 +72,7 @@ class SignatureTable {
     }
   }
 
-  void push(uint64_t key, uint32_t entry, uint32_t length, uint32_t position) {
+  void push(uint64_t key, const Posting& posting) {
     if (4 * (used_ + 1) > 3 * slots_.size()) grow();
     const uint32_t print = fingerprint(key);
     Slot& slot = slots_[find_slot(print)];
@@ -90,7 +94,7 @@ class SignatureTable {
       slot.head = block = fresh;
     }
     auto* items = reinterpret_cast<Posting*>(arena_.data() + block + kHeader);
-    items[arena_[block + kCount]++] = Posting{entry, length, position};
+    items[arena_[block + kCount]++] = posting;
     ++postings_;
   }
 
