@@ -6,6 +6,7 @@ import signal
 import threading
 import _thread
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,6 +85,39 @@ def test_large_stream_crosses_chunks_and_rebuilds():
         pieces.extend(decisions_of(two.admit(stream[start : start + 333])))
     assert pieces == all_at_once
     assert one.stats()["index_builds"] >= 2
+
+
+def brute_force_admission(stream: list[str], threshold: float) -> list[tuple]:
+    """Greedy admission from the all-pairs F matrix (the pair kernel, no index)."""
+    scores = si.cdist(stream, stream, threads=2)
+    admitted: list[int] = []
+    decisions = []
+    for i, row in enumerate(scores):
+        if admitted:
+            against = row[admitted]
+            best = int(np.argmax(against))  # first (lowest pool index) among equal maxima
+            if against[best] > threshold:
+                decisions.append((False, best, float(against[best])))
+                continue
+        decisions.append((True, len(admitted), None))
+        admitted.append(i)
+    return decisions
+
+
+@pytest.mark.parametrize("threshold", [0.7, 0.5])
+def test_index_built_in_parallel_equals_brute_force(threshold):
+    # Thousands of entries: the index is rebuilt and committed in parallel shards (batches of
+    # 2,048 entries and more), and candidates of many lengths probe every length class.
+    rng = random.Random(23)
+    stream = near_duplicate_stream(rng, 4500, bases=2600, max_len=40)
+    expected = brute_force_admission(stream, threshold)
+    for threads, batch in ((2, 4500), (3, 1700), (1, 4500)):
+        pool = si.Pool(threshold=threshold, threads=threads)
+        got = []
+        for start in range(0, len(stream), batch):
+            got.extend(decisions_of(pool.admit(stream[start : start + batch])))
+        assert got == expected, (threads, batch)
+    assert sum(admitted for admitted, _, _ in expected) > 2048
 
 
 def test_seeds_and_pool_access():

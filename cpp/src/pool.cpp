@@ -27,7 +27,7 @@ void Pool::set_threads(int threads) { threads_ = detail::resolve_threads(threads
 void Pool::add(const std::vector<std::string_view>& texts) {
   tokenize_and_intern(texts, mode_, vocabulary_, threads_, sequences_);
   if (index_->built()) {
-    while (index_->indexed() < sequences_.size()) index_->add_next(sequences_);
+    index_->add_pending(sequences_, threads_);
   }
 }
 
@@ -62,10 +62,10 @@ std::vector<Decision> Pool::admit(const std::vector<std::string_view>& texts,
 void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) {
   const size_t before = size();
   if (index_->needs_rebuild(before, chunk.size())) {
-    index_->rebuild(sequences_, chunk, vocabulary_.size());
+    index_->rebuild(sequences_, chunk, vocabulary_.size(), threads_);
     ++stats_.index_builds;
   }
-  while (index_->indexed() < before) index_->add_next(sequences_);
+  index_->add_pending(sequences_, threads_);
 
   const size_t first = out.size();
   out.resize(first + chunk.size());
@@ -96,10 +96,10 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     if (decision.best_index < 0) {
       decision.index = static_cast<int64_t>(size());
       sequences_.append(chunk.data(c), chunk.length(c));
-      index_->add_next(sequences_, true);
+      index_->add_staged(sequences_);
     }
   }
-  index_->commit_staged(sequences_);
+  index_->commit_staged(sequences_, threads_);
   stats_.candidates += chunk.size();
   for (const auto& mine : scratch) {
     stats_.pairs_probed += mine.probed;

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "selfinstruct/detail/bits.hpp"
+#include "selfinstruct/detail/parallel.hpp"
 #include "selfinstruct/score.hpp"
 
 namespace selfinstruct::detail {
@@ -24,14 +25,36 @@ inline uint64_t mix(uint64_t x) {
   x ^= x >> 31;
   return x;
 }
-inline uint64_t single_key(Signature kind, uint64_t element) { return mix(element * 4 + kind); }
+// Single-element signatures carry the entry's length class (a quarter octave), so a probe only
+// reads the lists of the few classes its partner lengths span.
+inline uint64_t single_key(Signature kind, uint64_t element, uint32_t length_class) {
+  return mix(mix(element * 4 + kind) + length_class);
+}
+inline uint32_t length_class(uint32_t m) {
+  if (m < 4) return m;
+  const uint32_t octave = 31 - static_cast<uint32_t>(__builtin_clz(m));
+  return 4 * octave - 4 + ((m >> (octave - 2)) & 3);
+}
+inline uint32_t fold(uint64_t sketch) { return static_cast<uint32_t>(sketch) | static_cast<uint32_t>(sketch >> 32); }
+// Direct visits replace list scans when the lists hold more than this many postings per entry
+// of the partner lengths.
+constexpr size_t kDirectFactor = 2;
+// The shortest length of a class (classes 0..3 are the lengths 0..3).
+inline uint64_t class_first(uint32_t length_class) {
+  if (length_class < 4) return length_class;
+  const uint32_t octave = (length_class + 4) / 4;
+  return uint64_t{4 + length_class % 4} << (octave - 2);
+}
 // Pair signatures carry the entry length, so a probe only visits lengths that can match.
 #ifndef SELFINSTRUCT_LENGTH_BUCKET
 #define SELFINSTRUCT_LENGTH_BUCKET 3
 #endif
 constexpr uint32_t kLengthBucket = SELFINSTRUCT_LENGTH_BUCKET;
-inline uint64_t pair_key(uint64_t first, uint64_t second, uint32_t length) {
-  return mix(mix(mix(first * 4 + kPair) ^ second) + length / kLengthBucket);
+// `loose` marks pairs that lie beyond the 2-prefix a same-length partner needs: only partners
+// that need less overlap (shorter ones, at usual thresholds) can use them, so the others skip
+// those lists instead of reading postings they would reject one by one.
+inline uint64_t pair_key(uint64_t first, uint64_t second, uint32_t length, bool loose) {
+  return mix(mix(mix(first * 4 + kPair) ^ second) + 2 * (length / kLengthBucket) + (loose ? 1 : 0));
 }
 
 // Size of the intersection of two sorted key lists, stopping once `need` is out of reach.
@@ -75,9 +98,13 @@ void wide_sketch(const uint64_t* keys, uint32_t n, uint32_t words, uint64_t* out
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__) && defined(__ELF__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
-uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words) {
+// Stops early once the count exceeds `limit` (words is a multiple of 8).
+uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint32_t limit) {
   uint32_t count = 0;
-  for (uint32_t w = 0; w < words; ++w) count += static_cast<uint32_t>(__builtin_popcountll(a[w] & ~b[w]));
+  for (uint32_t block = 0; block < words; block += 8) {
+    for (uint32_t w = block; w < block + 8; ++w) count += static_cast<uint32_t>(__builtin_popcountll(a[w] & ~b[w]));
+    if (count > limit) return count;
+  }
   return count;
 }
 }  // namespace
@@ -87,7 +114,8 @@ bool PrefixIndex::needs_rebuild(size_t entries, size_t incoming) const {
   return entries + incoming >= std::max(kFirstRebuild, kRebuildGrowth * built_at_);
 }
 
-void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size) {
+void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size,
+                          int threads) {
   std::vector<uint32_t> frequency(vocabulary_size, 0);
   for (const TokenSequences* source : {&entries, &sample}) {
     for (size_t i = 0; i < source->size(); ++i) {
@@ -101,22 +129,41 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   rank_.assign(vocabulary_size, 0);
   for (uint32_t position = 0; position < vocabulary_size; ++position) rank_[order[position]] = 0x80000000u + position;
 
-  table_.clear();
+  reset();
+  // Size each shard once for every entry's signatures instead of growing it step by step.
+  size_t signatures = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Layout shape = layout(entries.length(i));
+    signatures += shape.single_prefix + size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
+  }
+  // Posting space is reserved for the growth until the next rebuild: untouched reserved pages
+  // cost no memory, and the arena is never copied on the way.
+  for (SignatureTable& shard : shards_) {
+    shard.reserve_keys(signatures / kShards);
+    shard.reserve_postings(kRebuildGrowth * signatures / kShards);
+  }
+  add_pending(entries, threads);
+  built_at_ = entries.size();
+  built_ = true;
+}
+
+void PrefixIndex::reset() {
+  for (SignatureTable& shard : shards_) shard.clear();
   staged_table_.clear();
   sketches_.clear();
   wide_words_.clear();
   wide_starts_.clear();
   elements_.clear();
+  for (auto& populations : class_population_) populations.fill(0);
+  for (auto& members : members_) members.clear();
   indexed_ = 0;
-  for (size_t i = 0; i < entries.size(); ++i) add_next(entries);
-  built_at_ = entries.size();
-  built_ = true;
+  committed_ = 0;
+  built_ = false;
 }
 
-void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, std::vector<uint64_t>& out) const {
-  out.resize(n);
+void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const {
   for (uint32_t k = 0; k < n; ++k) out[k] = static_cast<uint64_t>(rank_of(tokens[k])) << 32;
-  std::sort(out.begin(), out.end());
+  std::sort(out, out + n);
   for (uint32_t k = 1; k < n; ++k) {
     if ((out[k] >> 32) == (out[k - 1] >> 32)) out[k] = out[k - 1] + 1;
   }
@@ -137,6 +184,7 @@ PrefixIndex::Layout PrefixIndex::compute_layout(uint32_t length) const {
   if (alpha == LengthBounds::kNone || alpha > length) return out;
   out.single_prefix = length - alpha + 1;
   if (alpha >= 2 && length - alpha + 2 <= kMaxPairPrefix) out.pair_prefix = length - alpha + 2;
+  out.same_length_need = bounds_.min_lcs(length, length);
   return out;
 }
 
@@ -146,9 +194,13 @@ template <typename Visit>
 void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
   const bool paired = shape.pair_prefix > 0;
   for (uint32_t b = 1; paired && b < shape.pair_prefix; ++b) {
-    for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b], length), b);
+    const bool loose = uint64_t{b} + shape.same_length_need > uint64_t{length} + 1;
+    for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b], length, loose), b);
   }
-  for (uint32_t i = 0; i < shape.single_prefix; ++i) visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i]), i);
+  const uint32_t own_class = length_class(length);
+  for (uint32_t i = 0; i < shape.single_prefix; ++i) {
+    visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i], own_class), i);
+  }
 }
 
 uint64_t PrefixIndex::sketch_of(const uint64_t* keys, uint32_t n) {
@@ -157,59 +209,121 @@ uint64_t PrefixIndex::sketch_of(const uint64_t* keys, uint32_t n) {
   return bits;
 }
 
-void PrefixIndex::add_next(const TokenSequences& entries, bool staged) {
-  const size_t entry = indexed_;
-  const uint32_t m = entries.length(entry);
-  longest_ = std::max(longest_, m);
-  shortest_ = std::min(shortest_, m);
-  if (layout(m).pair_prefix > 0) longest_paired_ = std::max(longest_paired_, m);
-  const size_t start = elements_.size();
-  elements_.resize(start + m);
-  uint64_t* keys = elements_.data() + start;
-  elements_of(entries.data(entry), m, scratch_keys_);
-  std::copy(scratch_keys_.begin(), scratch_keys_.end(), keys);
-  sketches_.push_back(sketch_of(keys, m));
+void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads) {
+  const size_t from = indexed_;
   if (wide_starts_.empty()) wide_starts_.push_back(0);
-  const uint32_t words = wide_words_for(m);
-  wide_words_.resize(wide_words_.size() + words);
-  if (words > 0) wide_sketch(keys, m, words, wide_words_.data() + wide_starts_.back());
-  wide_starts_.push_back(wide_words_.size());
-  if (!staged) {
-    commit_staged(entries);
-  } else if (staged_table_.postings() == 0) {
-    staged_from_ = entry;
+  for (size_t entry = from; entry < to; ++entry) {
+    const uint32_t m = entries.length(entry);
+    longest_ = std::max(longest_, m);
+    shortest_ = std::min(shortest_, m);
+    ++class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
+    members_[length_class(m)].push_back(Member{static_cast<uint32_t>(entry), m});
+    wide_starts_.push_back(wide_starts_.back() + wide_words_for(m));
   }
-  SignatureTable& table = staged ? staged_table_ : table_;
-  for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t position) {
-    table.push(key, static_cast<uint32_t>(entry), m, position);
+  elements_.resize(entries.offset(to));
+  sketches_.resize(to);
+  wide_words_.resize(wide_starts_.back());
+  parallel_for(to - from, to - from < kParallelFrom ? 1 : threads, 4096, [&](size_t begin, size_t end, int) {
+    for (size_t entry = from + begin; entry < from + end; ++entry) {
+      const uint32_t m = entries.length(entry);
+      uint64_t* keys = elements_.data() + entries.offset(entry);
+      elements_of(entries.data(entry), m, keys);
+      sketches_[entry] = sketch_of(keys, m);
+      const auto words = static_cast<uint32_t>(wide_starts_[entry + 1] - wide_starts_[entry]);
+      if (words > 0) wide_sketch(keys, m, words, wide_words_.data() + wide_starts_[entry]);
+    }
   });
-  ++indexed_;
+  indexed_ = to;
 }
 
-void PrefixIndex::commit_staged(const TokenSequences& entries) {
-  if (staged_table_.postings() == 0) return;
-  for (size_t entry = staged_from_; entry < indexed_; ++entry) {
-    const uint32_t m = entries.length(entry);
-    for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
-      table_.push(key, static_cast<uint32_t>(entry), m, position);
+Posting PrefixIndex::posting_of(size_t entry, uint32_t length, uint32_t position) const {
+  return Posting{static_cast<uint32_t>(entry), static_cast<uint16_t>(std::min<uint32_t>(length, Posting::kSaturated)),
+                 static_cast<uint16_t>(std::min<uint32_t>(position, Posting::kSaturated)), fold(sketches_[entry])};
+}
+
+void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to, int threads) {
+  if (from >= to) return;
+  // Each worker owns a set of shards and pushes, in entry order, only the keys that fall in
+  // them: every list stays newest-first, and no two workers touch one table.
+  const size_t workers = to - from < kParallelFrom ? 1 : std::clamp<size_t>(static_cast<size_t>(threads), 1, kShards);
+  try {
+    parallel_for(workers, static_cast<int>(workers), 1, [&](size_t begin, size_t end, int) {
+      // Pushes go through a short queue: a key's slot is prefetched when it is queued and its
+      // list when it is half way, so each push finds both in cache instead of waiting twice.
+      struct Pending {
+        uint64_t key;
+        Posting posting;
+      };
+      constexpr size_t kAhead = 16;
+      Pending queue[kAhead];
+      size_t queued = 0;
+      const auto push = [&](const Pending& item) {
+        shards_[item.key & (kShards - 1)].push(item.key, item.posting);
+      };
+      for (size_t entry = from; entry < to; ++entry) {
+        const uint32_t m = entries.length(entry);
+        for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
+          const size_t shard = key & (kShards - 1);
+          if (shard % workers < begin || shard % workers >= end) return;
+          shards_[shard].prefetch_slot(key);
+          if (queued >= kAhead / 2) {
+            const Pending& halfway = queue[(queued - kAhead / 2) % kAhead];
+            shards_[halfway.key & (kShards - 1)].prefetch_list_of(halfway.key);
+          }
+          Pending& next = queue[queued % kAhead];
+          if (queued >= kAhead) push(next);
+          next = Pending{key, posting_of(entry, m, position)};
+          ++queued;
+        });
+      }
+      for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) push(queue[k % kAhead]);
     });
+  } catch (...) {
+    reset();  // some shards hold the batch and some do not: start over at the next admission
+    throw;
   }
+  committed_ = to;
+}
+
+void PrefixIndex::add_pending(const TokenSequences& entries, int threads) {
+  commit_staged(entries, threads);
+  const size_t from = indexed_;
+  prepare(entries, entries.size(), threads);
+  publish(entries, from, indexed_, threads);
+}
+
+void PrefixIndex::add_staged(const TokenSequences& entries) {
+  if (staged_table_.postings() == 0) staged_from_ = indexed_;
+  const size_t entry = indexed_;
+  prepare(entries, entry + 1, 1);
+  const uint32_t m = entries.length(entry);
+  for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
+    staged_table_.push(key, posting_of(entry, m, position));
+  });
+}
+
+void PrefixIndex::commit_staged(const TokenSequences& entries, int threads) {
+  if (staged_table_.postings() == 0) return;
   staged_table_.clear();
+  publish(entries, staged_from_, indexed_, threads);
 }
 
 void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
-  commit_staged(entries);
+  commit_staged(entries, 1);
   while (indexed_ > count) {
     const size_t entry = indexed_ - 1;
     const uint32_t m = entries.length(entry);
     const uint64_t* keys = elements_.data() + entries.offset(entry);
-    for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t) { table_.pop(key); });
+    for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t) { shards_[key & (kShards - 1)].pop(key); });
+    --class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
+    members_[length_class(m)].pop_back();
     elements_.resize(entries.offset(entry));
     sketches_.pop_back();
     wide_starts_.pop_back();
     wide_words_.resize(wide_starts_.back());
     --indexed_;
   }
+  committed_ = std::min(committed_, indexed_);
 }
 
 Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, bool staged,
@@ -218,7 +332,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   const LengthBounds::QueryBounds& bounds = bounds_.for_length(n, scratch.bounds);
   const Layout shape = layout(n);
   if (shape.single_prefix == 0) return best;
-  elements_of(tokens, n, scratch.elements);
+  scratch.elements.resize(n);
+  elements_of(tokens, n, scratch.elements.data());
   if (scratch.stamp.size() < indexed_) scratch.stamp.resize(indexed_, 0);
   if (++scratch.epoch == 0) {
     std::fill(scratch.stamp.begin(), scratch.stamp.end(), 0);
@@ -226,7 +341,11 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   }
   const uint64_t* keys = scratch.elements.data();
   const uint64_t sketch = sketch_of(keys, n);
-  const SignatureTable& table = staged ? staged_table_ : table_;
+  const uint32_t folded = fold(sketch);
+  // Staged entries live in one small table; committed ones in shards chosen by key.
+  const auto table_of = [&](uint64_t key) -> const SignatureTable& {
+    return staged ? staged_table_ : shards_[key & (kShards - 1)];
+  };
 
   // Queues every entry of the list of `key` that may pass; `position` is the candidate side's
   // (last) element position, `slack` 1 for pairs (2-prefix) and 0 for singles (1-prefix).
@@ -242,55 +361,93 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     for (uint32_t m = bounds.first; m <= last_m;) {
       const uint32_t bucket_end = std::min(last_m, (m / kLengthBucket + 1) * kLengthBucket - 1);
       uint32_t last_b = 0;
+      bool loose = false;  // whether a length of this bucket accepts less overlap than its own length does
       for (; m <= bucket_end; ++m) {
-        if (layout(m).pair_prefix == 0) continue;
+        const Layout partner = layout(m);
+        if (partner.pair_prefix == 0) continue;
         last_b = std::max(last_b, std::min(shape.pair_prefix - 1, n + 1 - bounds.need(m)));
+        loose = loose || bounds.need(m) < partner.same_length_need;
       }
       for (uint32_t b = 1; b <= last_b; ++b) {
-        for (uint32_t a = 0; a < b; ++a) lookups.push_back({pair_key(keys[a], keys[b], bucket_end), b, 1, 0});
+        for (uint32_t a = 0; a < b; ++a) {
+          lookups.push_back({pair_key(keys[a], keys[b], bucket_end, false), b, 1, 0});
+          if (loose) lookups.push_back({pair_key(keys[a], keys[b], bucket_end, true), b, 1, 0});
+        }
       }
     }
   }
-  uint32_t single_prefix = shape.single_prefix;
-  bool paired_partners = true;
-  if (!paired) {
-    // The probe side may use the least overlap over the partner lengths present in the pool
-    // (the index side keeps the least over all lengths, for candidates still to come).
-    const uint32_t lo = std::max(bounds.first, shortest_), hi = std::min(bounds.last, longest_);
-    if (lo > hi) return best;
-    if (hi - lo <= LengthBounds::kTableSpan) {
+  // Single-element lists, one length class at a time, only classes holding entries of that kind.
+  // The probe side may use the least overlap over the partner lengths of the class that are present
+  // in the pool (the index side keeps the least over all lengths, for candidates still to come).
+  const uint32_t lo = std::max(bounds.first, shortest_), hi = std::min(bounds.last, longest_);
+  if (lo > hi) return best;
+  const bool tabulate = hi - lo <= LengthBounds::kTableSpan;
+  for (uint32_t c = length_class(lo); c <= length_class(hi); ++c) {
+    const bool singles = class_population_[0][c] > 0, paired_singles = !paired && class_population_[1][c] > 0;
+    if (!singles && !paired_singles) continue;
+    uint32_t single_prefix = shape.single_prefix;
+    if (tabulate) {
+      const auto first_m = static_cast<uint32_t>(std::max<uint64_t>(lo, class_first(c)));
+      const auto last_m = static_cast<uint32_t>(std::min<uint64_t>(hi, class_first(c + 1) - 1));
       uint32_t least = UINT32_MAX;
-      for (uint32_t m = lo; m <= hi; ++m) least = std::min(least, bounds.need(m));
+      for (uint32_t m = first_m; m <= last_m; ++m) least = std::min(least, bounds.need(m));
       if (least >= 1 && least <= n) single_prefix = std::min(single_prefix, n - least + 1);
     }
-    paired_partners = lo <= longest_paired_;
+    for (uint32_t i = 0; i < single_prefix; ++i) {
+      if (singles) lookups.push_back({single_key(kSingle, keys[i], c), i, 0, 0});
+      if (paired_singles) lookups.push_back({single_key(kSingleOfPaired, keys[i], c), i, 0, 0});
+    }
   }
-  for (uint32_t i = 0; i < single_prefix; ++i) {
-    lookups.push_back({single_key(kSingle, keys[i]), i, 0, 0});
-    if (!paired && paired_partners) lookups.push_back({single_key(kSingleOfPaired, keys[i]), i, 0, 0});
-  }
-  for (const Lookup& lookup : lookups) table.prefetch_slot(lookup.key);
+  for (const Lookup& lookup : lookups) table_of(lookup.key).prefetch_slot(lookup.key);
   for (Lookup& lookup : lookups) {
+    const SignatureTable& table = table_of(lookup.key);
     lookup.head = table.head(lookup.key);
     table.prefetch_list(lookup.head);
   }
+  // Where the lists hold more postings than there are entries of the partner lengths to visit
+  // (long texts, where no element is rare; low thresholds), visiting those entries directly is
+  // cheaper and just as exact.
+  const size_t from = staged ? committed_ : 0, to = staged ? indexed_ : committed_;
+  size_t postings = 0, in_range = 0;
+  for (const Lookup& lookup : lookups) postings += table_of(lookup.key).list_size(lookup.head);
+  for (uint32_t c = length_class(lo); c <= length_class(hi) && postings > kDirectFactor * in_range; ++c) {
+    const std::vector<Member>& members = members_[c];
+    in_range += static_cast<size_t>(members.end() - first_member(members, from));
+  }
+  if (postings > kDirectFactor * in_range) {
+    lookups.clear();
+    for (uint32_t c = length_class(lo); c <= length_class(hi); ++c) {
+      const std::vector<Member>& members = members_[c];
+      for (auto member = first_member(members, from); member != members.end() && member->entry < to; ++member) {
+        ++scratch.probed;
+        if (!bounds.admissible(member->length)) continue;
+        const uint32_t need = bounds.need(member->length);
+        const uint64_t other = sketches_[member->entry];
+        if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > member->length) {
+          continue;
+        }
+        scratch.touched.push_back(member->entry);
+      }
+    }
+  }
   for (const Lookup& lookup : lookups) {
     if (lookup.head == SignatureTable::kEnd) continue;
-    table.scan(lookup.head, [&](const Posting& posting) {
+    table_of(lookup.key).scan(lookup.head, [&](const Posting& posting) {
       ++scratch.probed;
-      if (!bounds.admissible(posting.length)) return true;
+      const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
+      if (!bounds.admissible(m)) return true;
       // The first one (or two) shared elements of a pair reaching overlap `need` lie in both
-      // sides' pair-specific prefixes; a hit outside them is not such a first hit.
-      const uint32_t need = bounds.need(posting.length);
-      if (lookup.position + need > n + lookup.slack || posting.position + need > posting.length + lookup.slack) {
+      // sides' pair-specific prefixes; a hit outside them is not such a first hit. (A saturated
+      // position is a lower bound, so the test stays safe.)
+      const uint32_t need = bounds.need(m);
+      if (lookup.position + need > n + lookup.slack || posting.position + need > m + lookup.slack) return true;
+      // The folded sketches bound the overlap like the full ones, from the posting alone.
+      if (detail::popcount64(folded & ~posting.sketch) + need > n || detail::popcount64(posting.sketch & ~folded) + need > m) {
         return true;
       }
       if (scratch.stamp[posting.entry] == scratch.epoch) return true;
       const uint64_t other = sketches_[posting.entry];
-      if (detail::popcount64(sketch & ~other) + need > n ||
-          detail::popcount64(other & ~sketch) + need > posting.length) {
-        return true;
-      }
+      if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) return true;
       scratch.stamp[posting.entry] = scratch.epoch;
       scratch.touched.push_back(posting.entry);
       return true;
@@ -319,7 +476,10 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         // Each bit set on one side only stands for at least one element the other side lacks.
         const uint64_t* theirs = wide_words_.data() + wide_starts_[entry];
         const uint64_t* ours = scratch.wide.data() + words;
-        if (missing_bits(ours, theirs, words) + need > n || missing_bits(theirs, ours, words) + need > m) continue;
+        if (missing_bits(ours, theirs, words, n - need) > n - need ||
+            missing_bits(theirs, ours, words, m - need) > m - need) {
+          continue;
+        }
       }
     }
     ++scratch.verified;

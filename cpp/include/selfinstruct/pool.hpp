@@ -26,7 +26,7 @@ struct Decision {
 
 struct PoolStats {
   uint64_t candidates = 0;
-  uint64_t pairs_probed = 0;    // index postings examined
+  uint64_t pairs_probed = 0;    // index postings (or, where lists are too long, entries) examined
   uint64_t pairs_verified = 0;  // pairs whose full token overlap was counted
   uint64_t pairs_lcs = 0;       // pairs whose LCS was computed
   uint64_t index_builds = 0;

@@ -6,6 +6,8 @@
 // Short entries are indexed by element pairs of their 2-prefix (far more selective than single
 // tokens); long entries, and entries that may match with overlap 1, by single elements.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -53,11 +55,13 @@ class PrefixIndex {
   // Whether token ranks should be recomputed before admitting `incoming` more candidates.
   bool needs_rebuild(size_t entries, size_t incoming) const;
   // Ranks tokens by frequency in the entries plus `sample` (rarest first) and indexes every entry.
-  void rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size);
-  // Indexes entry number indexed() of `entries`. A staged entry goes to a small side table
-  // (cache-resident while a chunk is decided serially) until commit_staged().
-  void add_next(const TokenSequences& entries, bool staged = false);
-  void commit_staged(const TokenSequences& entries);
+  void rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
+  // Indexes every entry of `entries` not indexed yet (their signatures pushed on `threads` threads).
+  void add_pending(const TokenSequences& entries, int threads);
+  // Indexes entry number indexed() of `entries` in a small side table (cache-resident while a
+  // chunk is decided serially) until commit_staged() moves the staged entries to the shards.
+  void add_staged(const TokenSequences& entries);
+  void commit_staged(const TokenSequences& entries, int threads);
   // Forgets entries from `count` on (call before truncating `entries`).
   void truncate(const TokenSequences& entries, size_t count);
 
@@ -69,7 +73,14 @@ class PrefixIndex {
  private:
   // Element keys of a token list, sorted: rank in the high half, occurrence number in the low
   // half, so a multiset becomes a set and multiset overlap becomes set overlap.
-  void elements_of(const uint32_t* tokens, uint32_t n, std::vector<uint64_t>& out) const;
+  void elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const;
+  // Computes elements and sketches of entries [indexed(), to) and counts them as indexed.
+  void prepare(const TokenSequences& entries, size_t to, int threads);
+  Posting posting_of(size_t entry, uint32_t length, uint32_t position) const;
+  // Pushes the signatures of entries [from, to) into the shards.
+  void publish(const TokenSequences& entries, size_t from, size_t to, int threads);
+  // Forgets every entry (the next admission rebuilds).
+  void reset();
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
     return token < rank_.size() ? rank_[token] : 0x7FFFFFFFu - token;
@@ -78,6 +89,7 @@ class PrefixIndex {
   struct Layout {
     uint32_t single_prefix = 0;  // 0: the length cannot match anything
     uint32_t pair_prefix = 0;    // 0: not indexed by pairs
+    uint32_t same_length_need = 0;  // the overlap a partner of the same length needs
   };
   Layout layout(uint32_t length) const;
   Layout compute_layout(uint32_t length) const;
@@ -98,8 +110,10 @@ class PrefixIndex {
   // below what a match needs, sparing the exact overlap count.
   std::vector<uint64_t> wide_words_;   // every long entry's wide sketch, back to back
   std::vector<uint64_t> wide_starts_;  // per indexed entry: where its wide sketch starts (+1 end)
-  std::vector<uint64_t> scratch_keys_;
-  SignatureTable table_;
+  // The lists of committed entries, split by key into shards that workers fill in parallel.
+  static constexpr size_t kShards = 16;
+  static constexpr size_t kParallelFrom = 2048;  // fewer entries than this are indexed on one thread
+  std::array<SignatureTable, kShards> shards_;
   SignatureTable staged_table_;
   size_t staged_from_ = 0;
   size_t indexed_ = 0;
@@ -107,7 +121,20 @@ class PrefixIndex {
   // the partner lengths inside it, which shortens its prefix and skips lists it cannot match.
   uint32_t longest_ = 0;
   uint32_t shortest_ = UINT32_MAX;
-  uint32_t longest_paired_ = 0;  // the longest pair-indexed entry
+  // Indexed entries per length class: [0] single-indexed ones, [1] pair-indexed ones.
+  static constexpr uint32_t kLengthClasses = 125;
+  std::array<std::array<uint64_t, kLengthClasses>, 2> class_population_{};
+  // Every indexed entry by length class, in entry order, for probes that visit entries directly.
+  struct Member {
+    uint32_t entry;
+    uint32_t length;
+  };
+  std::array<std::vector<Member>, kLengthClasses> members_;
+  static std::vector<Member>::const_iterator first_member(const std::vector<Member>& members, size_t from) {
+    return std::lower_bound(members.begin(), members.end(), from,
+                            [](const Member& member, size_t entry) { return member.entry < entry; });
+  }
+  size_t committed_ = 0;  // entries [0, committed_) are in the shards, later ones staged
   size_t built_at_ = 0;
   bool built_ = false;
 };

@@ -2,6 +2,10 @@
 // capacity in one arena, newest block first: appends are O(1), scans touch a few contiguous
 // blocks instead of one cache line per posting, recent entries come first (so a scan for
 // entries added after some point stops early), and the newest entry can be unlinked in O(1).
+//
+// A slot holds a 32-bit fingerprint of the key (its high half) beside the list head, so a lookup
+// costs one cache miss. Two keys with the same fingerprint share one list: callers only read
+// lists through exact filters, so a shared list costs a few extra postings, never a wrong answer.
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -11,11 +15,15 @@
 
 namespace selfinstruct::detail {
 
+// 12 bytes, so a scan can reject most postings without touching the entry itself.
 struct Posting {
+  static constexpr uint16_t kSaturated = UINT16_MAX;
   uint32_t entry;
-  uint32_t length;    // the entry's token count
-  uint32_t position;  // the (last) element's position in the entry's ordered elements
+  uint16_t length;    // the entry's token count, or kSaturated: read the count from the entry
+  uint16_t position;  // the (last) element's position in the entry's elements, at most kSaturated
+  uint32_t sketch;    // the entry's 64-bit sketch folded in half
 };
+static_assert(sizeof(Posting) == 12, "three words per posting");
 
 class SignatureTable {
  public:
@@ -23,27 +31,34 @@ class SignatureTable {
 
   SignatureTable() { clear(); }
   void clear() {
-    keys_.assign(1024, 0);
-    heads_.assign(1024, kEnd);
+    slots_.assign(1024, Slot{});
     used_ = 0;
     arena_.clear();
     postings_ = 0;
   }
   size_t postings() const { return postings_; }
+  // Room for about `keys` distinct keys without rehashing.
+  void reserve_keys(size_t keys) {
+    while (4 * keys > 3 * slots_.size()) grow();
+  }
+  void reserve_postings(size_t postings) { arena_.reserve(arena_.size() + 3 * postings + postings / 2); }
 
   // Lookups in three steps so that a probe can overlap the cache misses of many keys:
   // prefetch_slot(key), then head(key) and prefetch_list(head), then scan(head, visit).
-  void prefetch_slot(uint64_t key) const { __builtin_prefetch(keys_.data() + (nonzero(key) & (keys_.size() - 1))); }
+  void prefetch_slot(uint64_t key) const { __builtin_prefetch(slots_.data() + (fingerprint(key) & (slots_.size() - 1))); }
   uint32_t head(uint64_t key) const {
-    key = nonzero(key);
-    for (size_t slot = key & (keys_.size() - 1);; slot = (slot + 1) & (keys_.size() - 1)) {
-      if (keys_[slot] == key) return heads_[slot];
-      if (keys_[slot] == 0) return kEnd;
+    const uint32_t print = fingerprint(key);
+    for (size_t slot = print & (slots_.size() - 1);; slot = (slot + 1) & (slots_.size() - 1)) {
+      if (slots_[slot].print == print) return slots_[slot].head;
+      if (slots_[slot].print == 0) return kEnd;
     }
   }
   void prefetch_list(uint32_t head) const {
     if (head != kEnd) __builtin_prefetch(arena_.data() + head);
   }
+  void prefetch_list_of(uint64_t key) const { prefetch_list(head(key)); }
+  // How many postings the list starting at `head` holds.
+  uint32_t list_size(uint32_t head) const { return head == kEnd ? 0 : arena_[head + kBefore] + arena_[head + kCount]; }
   // Calls visit(posting) newest first, from a list head, until it returns false.
   template <typename Visit>
   void scan(uint32_t head, Visit&& visit) const {
@@ -57,64 +72,71 @@ class SignatureTable {
     }
   }
 
-  void push(uint64_t key, uint32_t entry, uint32_t length, uint32_t position) {
-    if (4 * (used_ + 1) > 3 * keys_.size()) grow();
-    key = nonzero(key);
-    const size_t slot = find_slot(key);
-    if (keys_[slot] == 0) {
-      keys_[slot] = key;
+  void push(uint64_t key, const Posting& posting) {
+    if (4 * (used_ + 1) > 3 * slots_.size()) grow();
+    const uint32_t print = fingerprint(key);
+    Slot& slot = slots_[find_slot(print)];
+    if (slot.print == 0) {
+      slot.print = print;
       ++used_;
     }
-    uint32_t block = heads_[slot];
+    uint32_t block = slot.head;
     if (block == kEnd || arena_[block + kCount] == arena_[block + kCapacity]) {
       const uint32_t capacity = block == kEnd ? 1 : std::min<uint32_t>(2 * arena_[block + kCapacity], 4096);
       const size_t needed = arena_.size() + kHeader + 3 * static_cast<size_t>(capacity);
       if (needed >= kEnd) throw std::length_error("the pool index is full (2^32 posting slots)");
       const auto fresh = static_cast<uint32_t>(arena_.size());
-      arena_.resize(arena_.size() + kHeader + 3 * static_cast<size_t>(capacity), 0);
+      arena_.resize(needed);
       arena_[fresh + kNext] = block;
       arena_[fresh + kCapacity] = capacity;
-      heads_[slot] = block = fresh;
+      arena_[fresh + kCount] = 0;
+      arena_[fresh + kBefore] = list_size(block);
+      slot.head = block = fresh;
     }
     auto* items = reinterpret_cast<Posting*>(arena_.data() + block + kHeader);
-    items[arena_[block + kCount]++] = Posting{entry, length, position};
+    items[arena_[block + kCount]++] = posting;
     ++postings_;
   }
 
   // Unlinks the newest posting of `key` (callers pop the newest entry's postings only).
   void pop(uint64_t key) {
-    const size_t slot = find_slot(nonzero(key));
-    const uint32_t block = heads_[slot];
-    if (--arena_[block + kCount] == 0) heads_[slot] = arena_[block + kNext];
+    Slot& slot = slots_[find_slot(fingerprint(key))];
+    const uint32_t block = slot.head;
+    if (--arena_[block + kCount] == 0) slot.head = arena_[block + kNext];
     --postings_;
   }
 
  private:
-  static constexpr uint32_t kNext = 0, kCapacity = 1, kCount = 2, kHeader = 3;
-  static uint64_t nonzero(uint64_t key) { return key == 0 ? 1 : key; }
-  size_t find_slot(uint64_t key) const {
-    size_t slot = key & (keys_.size() - 1);
-    while (keys_[slot] != 0 && keys_[slot] != key) slot = (slot + 1) & (keys_.size() - 1);
+  struct Slot {
+    uint32_t print = 0;  // 0 marks an empty slot
+    uint32_t head = kEnd;
+  };
+  // Block header: the next (older) block, capacity, postings here, postings in older blocks.
+  static constexpr uint32_t kNext = 0, kCapacity = 1, kCount = 2, kBefore = 3, kHeader = 4;
+  static uint32_t fingerprint(uint64_t key) {
+    const auto print = static_cast<uint32_t>(key >> 32);
+    return print == 0 ? 1 : print;
+  }
+  size_t find_slot(uint32_t print) const {
+    size_t slot = print & (slots_.size() - 1);
+    while (slots_[slot].print != 0 && slots_[slot].print != print) slot = (slot + 1) & (slots_.size() - 1);
     return slot;
   }
   void grow() {
-    std::vector<uint64_t> keys(keys_.size() * 2, 0);
-    std::vector<uint32_t> heads(keys.size(), kEnd);
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      if (keys_[i] == 0) continue;
-      size_t slot = keys_[i] & (keys.size() - 1);
-      while (keys[slot] != 0) slot = (slot + 1) & (keys.size() - 1);
-      keys[slot] = keys_[i];
-      heads[slot] = heads_[i];
+    if (slots_.size() >= (size_t{1} << 32)) throw std::length_error("the pool index is full (2^32 signatures)");
+    std::vector<Slot> slots(slots_.size() * 2);
+    for (const Slot& old : slots_) {
+      if (old.print == 0) continue;
+      size_t slot = old.print & (slots.size() - 1);
+      while (slots[slot].print != 0) slot = (slot + 1) & (slots.size() - 1);
+      slots[slot] = old;
     }
-    keys_.swap(keys);
-    heads_.swap(heads);
+    slots_.swap(slots);
   }
 
-  std::vector<uint64_t> keys_;  // 0 marks an empty slot
-  std::vector<uint32_t> heads_;
+  std::vector<Slot> slots_;
   size_t used_ = 0;
-  std::vector<uint32_t> arena_;  // blocks: next, capacity, count, then capacity postings
+  std::vector<uint32_t> arena_;  // blocks: a header, then capacity postings
   size_t postings_ = 0;
 };
 
