@@ -58,17 +58,22 @@ class SignatureTable {
   }
   void prefetch_list_of(uint64_t key) const { prefetch_list(head(key)); }
   // How many postings the list starting at `head` holds.
-  uint32_t list_size(uint32_t head) const { return head == kEnd ? 0 : arena_[head + kBefore] + arena_[head + kCount]; }
+  uint32_t list_size(uint32_t head) const {
+    if (head == kEnd) return 0;
+    const uint32_t word = arena_[head];
+    return count_of(word) + (is_oldest(word) ? 0 : arena_[head + kBefore]);
+  }
   // Calls visit(posting) newest first, from a list head, until it returns false.
   template <typename Visit>
   void scan(uint32_t head, Visit&& visit) const {
     for (uint32_t block = head; block != kEnd;) {
       const uint32_t* header = arena_.data() + block;
-      const auto* items = reinterpret_cast<const Posting*>(header + kHeader);
-      for (uint32_t k = header[kCount]; k > 0; --k) {
+      const bool oldest = is_oldest(header[0]);
+      const auto* items = reinterpret_cast<const Posting*>(header + (oldest ? kOldestHeader : kHeader));
+      for (uint32_t k = count_of(header[0]); k > 0; --k) {
         if (!visit(items[k - 1])) return;
       }
-      block = header[kNext];
+      block = oldest ? kEnd : header[kNext];
     }
   }
 
@@ -81,20 +86,26 @@ class SignatureTable {
       ++used_;
     }
     uint32_t block = slot.head;
-    if (block == kEnd || arena_[block + kCount] == arena_[block + kCapacity]) {
-      const uint32_t capacity = block == kEnd ? 1 : std::min<uint32_t>(2 * arena_[block + kCapacity], 4096);
-      const size_t needed = arena_.size() + kHeader + 3 * static_cast<size_t>(capacity);
+    if (block == kEnd || count_of(arena_[block]) == capacity_of(arena_[block])) {
+      // A list's first block holds one posting behind a one-word header (most lists never grow);
+      // later blocks double up to 4,096 postings and link to the older ones.
+      const bool oldest = block == kEnd;
+      const uint32_t capacity = oldest ? 1 : std::min<uint32_t>(2 * capacity_of(arena_[block]), kMaxCapacity);
+      const size_t needed = arena_.size() + (oldest ? kOldestHeader : kHeader) + 3 * static_cast<size_t>(capacity);
       if (needed >= kEnd) throw std::length_error("the pool index is full (2^32 posting slots)");
       const auto fresh = static_cast<uint32_t>(arena_.size());
       arena_.resize(needed);
-      arena_[fresh + kNext] = block;
-      arena_[fresh + kCapacity] = capacity;
-      arena_[fresh + kCount] = 0;
-      arena_[fresh + kBefore] = list_size(block);
+      arena_[fresh] = (capacity << kCapacityShift) | (oldest ? kOldestFlag : 0);
+      if (!oldest) {
+        arena_[fresh + kNext] = block;
+        arena_[fresh + kBefore] = list_size(block);
+      }
       slot.head = block = fresh;
     }
-    auto* items = reinterpret_cast<Posting*>(arena_.data() + block + kHeader);
-    items[arena_[block + kCount]++] = posting;
+    const uint32_t word = arena_[block];
+    auto* items = reinterpret_cast<Posting*>(arena_.data() + block + (is_oldest(word) ? kOldestHeader : kHeader));
+    items[count_of(word)] = posting;
+    ++arena_[block];  // the count is the word's low bits
     ++postings_;
   }
 
@@ -102,7 +113,8 @@ class SignatureTable {
   void pop(uint64_t key) {
     Slot& slot = slots_[find_slot(fingerprint(key))];
     const uint32_t block = slot.head;
-    if (--arena_[block + kCount] == 0) slot.head = arena_[block + kNext];
+    const uint32_t word = --arena_[block];
+    if (count_of(word) == 0) slot.head = is_oldest(word) ? kEnd : arena_[block + kNext];
     --postings_;
   }
 
@@ -111,8 +123,14 @@ class SignatureTable {
     uint32_t print = 0;  // 0 marks an empty slot
     uint32_t head = kEnd;
   };
-  // Block header: the next (older) block, capacity, postings here, postings in older blocks.
-  static constexpr uint32_t kNext = 0, kCapacity = 1, kCount = 2, kBefore = 3, kHeader = 4;
+  // Block header: one word (postings here in the low 16 bits, capacity above, and a flag for a
+  // list's oldest block), then, except in the oldest block, the next (older) block and the
+  // number of postings in older blocks.
+  static constexpr uint32_t kNext = 1, kBefore = 2, kHeader = 3, kOldestHeader = 1;
+  static constexpr uint32_t kCapacityShift = 16, kOldestFlag = 1u << 31, kMaxCapacity = 4096;
+  static uint32_t count_of(uint32_t word) { return word & 0xFFFFu; }
+  static uint32_t capacity_of(uint32_t word) { return (word & ~kOldestFlag) >> kCapacityShift; }
+  static bool is_oldest(uint32_t word) { return (word & kOldestFlag) != 0; }
   static uint32_t fingerprint(uint64_t key) {
     const auto print = static_cast<uint32_t>(key >> 32);
     return print == 0 ? 1 : print;
