@@ -1,6 +1,7 @@
 """Pool.similarity_fields: the batched similarity fields equal the pipeline's per-entry numpy code
-(Pool.scores, top_entries, np.mean) bit for bit, for any range and thread count; its mean is
-numpy's own summation; misuse and concurrent admission are handled."""
+(Pool.scores, top_entries, np.mean) bit for bit, for any range, thread count and pair kernel (the
+one-row path, the packed prefix, the cost model's pick); its mean is numpy's own summation;
+misuse and concurrent admission are handled."""
 from __future__ import annotations
 
 import functools
@@ -23,7 +24,8 @@ from hypothesis import strategies as st
 
 import selfinstruct as si
 from selfinstruct import _core
-from selfinstruct.pipeline.similarity import SimilarityFields, piece_size, top_entries
+from selfinstruct.pipeline.similarity import (PACKED_ROWS_PER_THREAD, SimilarityFields, packed_piece_size, piece_size,
+                                              top_entries)
 from selfinstruct.pool import numpy_sum_buffer
 
 WORDS = [f"w{i}" for i in range(40)]
@@ -46,8 +48,8 @@ def _same_float(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or struct.pack("<d", a) == struct.pack("<d", b)
 
 
-def _assert_rows_match(pool: si.Pool, first: int, last: int, k: int, threads: int) -> None:
-    top_index, top_f, mean = pool.similarity_fields(first, last, k, threads)
+def _assert_rows_match(pool: si.Pool, first: int, last: int, k: int, threads: int, kernel: str = "auto") -> None:
+    top_index, top_f, mean = pool.similarity_fields(first, last, k, threads, kernel)
     n = last - first
     assert top_index.shape == (n, k) and top_index.dtype == np.int64
     assert top_f.shape == (n, k) and top_f.dtype == np.float64 and mean.shape == (n,)
@@ -64,17 +66,38 @@ def _assert_rows_match(pool: si.Pool, first: int, last: int, k: int, threads: in
             assert _same_float(float(mean[row]), float(np.mean(scores)))
 
 
-@given(texts=st.lists(TEXT, max_size=40), k=st.integers(0, 12), threads=st.sampled_from([1, 2, 3]), data=st.data())
-def test_every_range_matches_the_per_entry_path(texts: list[str], k: int, threads: int, data: st.DataObject) -> None:
+KERNELS = st.sampled_from(["auto", "row", "packed"])
+
+
+@given(texts=st.lists(TEXT, max_size=40), k=st.integers(0, 12), threads=st.sampled_from([1, 2, 3]), kernel=KERNELS,
+       data=st.data())
+def test_every_range_matches_the_per_entry_path(texts: list[str], k: int, threads: int, kernel: str,
+                                                data: st.DataObject) -> None:
     pool = si.Pool(texts)
     first = data.draw(st.integers(0, len(pool)))
     last = data.draw(st.integers(first, len(pool)))
-    _assert_rows_match(pool, first, last, k, threads)
+    _assert_rows_match(pool, first, last, k, threads, kernel)
 
 
+# Entries of 0 to 70 tokens (each lane width of the packed kernel, and past it), many ties.
+MIXED_TEXT = st.lists(st.sampled_from(WORDS[:6]), min_size=0, max_size=70).map(" ".join)
+
+
+@given(texts=st.lists(MIXED_TEXT, min_size=1, max_size=120), threads=st.sampled_from([1, 2]), data=st.data())
+def test_the_packed_prefix_gives_the_row_paths_doubles(texts: list[str], threads: int, data: st.DataObject) -> None:
+    pool = si.Pool(texts)
+    first = data.draw(st.integers(0, len(pool)))
+    last = data.draw(st.integers(first, len(pool)))
+    row = pool.similarity_fields(first, last, 10, threads, "row")
+    for kernel in ("packed", "auto"):
+        computed = pool.similarity_fields(first, last, 10, threads, kernel)
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(computed, row)), kernel
+
+
+@pytest.mark.parametrize("kernel", ["row", "packed"])
 @pytest.mark.parametrize("first,last", [(0, 20), (120, 140), (250, 260), (8185, 8200), (16380, 16390), (19995, 20001)])
-def test_long_rows_match_the_per_entry_path(first: int, last: int) -> None:
-    _assert_rows_match(_big_pool(), first, last, 10, 2)
+def test_long_rows_match_the_per_entry_path(first: int, last: int, kernel: str) -> None:
+    _assert_rows_match(_big_pool(), first, last, 10, 2, kernel)
 
 
 @given(entry=st.one_of(st.integers(1, 300), st.sampled_from([7, 8, 9, 127, 128, 129, 136, 255, 256, 257, 8191, 8192,
@@ -124,6 +147,10 @@ def test_misuse_raises_clear_errors() -> None:
         pool.similarity_fields(0, 3, k=-1)
     with pytest.raises(ValueError, match="threads"):
         pool.similarity_fields(0, 3, threads=0)
+    with pytest.raises(ValueError, match="kernel"):
+        pool.similarity_fields(0, 3, kernel="fast")
+    with pytest.raises(ValueError, match="kernel"):
+        pool._core.similarity_fields(0, 3, kernel=3)
     with pytest.raises(ValueError, match="len\\(pool\\) = 30"):
         pool._core.similarity_fields(0, 31)
     top_index, top_f, mean = pool.similarity_fields(30, 30)
@@ -243,14 +270,22 @@ def test_pieces_are_the_most_entries_within_their_pairs(start: int, pairs: int) 
     assert cost(count) <= pairs < cost(count + 1)
 
 
+@given(start=st.integers(0, 10**7), threads=st.integers(1, 64))
+def test_packed_pieces_grow_with_the_pool_up_to_their_cap(start: int, threads: int) -> None:
+    count = packed_piece_size(start, threads)
+    assert count == min(threads * PACKED_ROWS_PER_THREAD, math.isqrt(128 * threads * start))
+    assert count <= packed_piece_size(start + 1000, threads) <= threads * PACKED_ROWS_PER_THREAD
+
+
 def test_a_piece_of_work_stays_small_from_an_empty_pool(tmp_path: Path) -> None:
     fields = _side_log(tmp_path, "fields.jsonl", si.Pool(_texts(3000, 8)), 0, 3000)
     fields.work(2, pairs=5_000)  # 10,000 pairs for two threads: 141 entries, not all 3,000
     assert fields.done == 141 and fields.pairs == 141 * 140 // 2
 
 
-def test_ctrl_c_stops_a_long_call() -> None:
-    # 8 * 10^8 pairs, many seconds of work on one thread: Ctrl-C ends it between slices instead.
+@pytest.mark.parametrize("kernel", ["row", "packed"])
+def test_ctrl_c_stops_a_long_call(kernel: str) -> None:
+    # 8 * 10^8 pairs (1.6 * 10^9 packed), seconds of work on one thread: Ctrl-C ends it between slices instead.
     script = textwrap.dedent(
         """
         import signal, threading, time
@@ -259,12 +294,12 @@ def test_ctrl_c_stops_a_long_call() -> None:
         threading.Timer(0.3, signal.raise_signal, (signal.SIGINT,)).start()
         started = time.perf_counter()
         try:
-            pool.similarity_fields(0, 40_000, threads=1)
+            pool.similarity_fields(0, 40_000, threads=1, kernel=KERNEL)
             print("finished", time.perf_counter() - started)
         except KeyboardInterrupt:
             print("interrupted", time.perf_counter() - started)
         """
-    )
+    ).replace("KERNEL", repr(kernel))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert done.returncode == 0, done.stderr

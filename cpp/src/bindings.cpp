@@ -344,7 +344,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("text"), py::arg("limit") = py::none())
       .def(
           "similarity_fields",
-          [](const PyPool& self, int64_t first, int64_t last, int64_t k, int threads, size_t sum_buffer) {
+          [](const PyPool& self, int64_t first, int64_t last, int64_t k, int threads, size_t sum_buffer, int kernel) {
             const int64_t size = self.read([&] { return static_cast<int64_t>(self.pool.size()); });
             if (first < 0 || first > last || last > size) {
               throw py::value_error("first and last must satisfy 0 <= first <= last <= len(pool) = " +
@@ -352,12 +352,15 @@ PYBIND11_MODULE(_core, m) {
                                     ", last=" + std::to_string(last));
             }
             if (k < 0) throw py::value_error("k must be a non-negative int, got " + std::to_string(k));
+            if (kernel < 0 || kernel > 2) {
+              throw py::value_error("kernel must be 0 (automatic), 1 (row) or 2 (packed), got " + std::to_string(kernel));
+            }
             const size_t n = static_cast<size_t>(last - first), width = static_cast<size_t>(k);
             py::array_t<int64_t> top_index({n, width});
             py::array_t<double> top_f({n, width});
             py::array_t<double> mean(n);
             const SimilarityFieldsOut out{top_index.mutable_data(), top_f.mutable_data(), mean.mutable_data(),
-                                          sum_buffer};
+                                          sum_buffer, static_cast<FieldsKernel>(kernel)};
             // The pool may have shrunk since it was sized: the library checks the range again under the lock.
             self.read([&] {
               self.pool.similarity_fields(static_cast<size_t>(first), static_cast<size_t>(last), width, threads, out,
@@ -365,7 +368,8 @@ PYBIND11_MODULE(_core, m) {
             });
             return py::make_tuple(top_index, top_f, mean);
           },
-          py::arg("first"), py::arg("last"), py::arg("k") = 10, py::arg("threads") = 0, py::arg("sum_buffer") = 0)
+          py::arg("first"), py::arg("last"), py::arg("k") = 10, py::arg("threads") = 0, py::arg("sum_buffer") = 0,
+          py::arg("kernel") = 0)
       .def("stats", [](const PyPool& self) {
         const PoolStats s = self.read([&] { return self.pool.stats(); });
         py::dict out;

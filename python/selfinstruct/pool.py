@@ -13,6 +13,8 @@ from . import _core
 from .rouge import _threads, prepare_texts, tokenizer_mode
 from .unicode_tokenizer import unicode_pretokenize
 
+_FIELDS_KERNELS = ("auto", "row", "packed")  # similarity_fields' kernels, in the core's numbering
+
 
 def _index_arg(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -183,7 +185,7 @@ class Pool:
         return float(np.mean(scores)) if len(scores) else 0.0
 
     def similarity_fields(
-        self, first: int, last: int, k: int = 10, threads: int | None = None
+        self, first: int, last: int, k: int = 10, threads: int | None = None, kernel: str = "auto"
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The similarity fields of entries first .. last-1, each against the pool as it stood just
         before it joined (entries [0, i) for entry i), in C++ on `threads` threads (None: the pool's
@@ -194,10 +196,15 @@ class Pool:
           ties by lower index (`most_similar`'s order); -1 past its i earlier entries when i < k;
         - top_f (float64, n x k): their F; NaN where top_index is -1;
         - mean (float64, n): `np.mean` of its F row, bit for bit; NaN for entry 0 (no earlier entry).
-        The same values as `scores(self[i], i)` entry by entry. Memory: one row of floats per
-        thread. The pool's read lock is held for the whole call (a consistent pool): `add`, `admit`
-        and `truncate` from other threads wait until it returns, so beside an admission loop call
-        it over short ranges. Raises RuntimeError if numpy sums in a way the core cannot reproduce.
+        The same values as `scores(self[i], i)` entry by entry, whichever pair kernel computes
+        them: `kernel="row"` scores each entry against its i earlier ones (the `scores` path);
+        `"packed"` packs entries [0, last) once per call (about 36 bytes per token of those
+        entries, twice that while packing) and scores each entry against all of them with the
+        packed kernel, several times faster per pair, ignoring the columns from i on; `"auto"`
+        (the default) packs when the call has enough entries to pay for packing. Memory besides:
+        one row of floats per thread. The pool's read lock is held for the whole call (a
+        consistent pool): `add`, `admit` and `truncate` from other threads wait until it returns,
+        so beside an admission loop call it over short ranges. Raises RuntimeError if numpy sums in a way the core cannot reproduce.
         """
         first, last, k = _index_arg(first, "first"), _index_arg(last, "last"), _index_arg(k, "k")
         if first > last:
@@ -206,8 +213,10 @@ class Pool:
         if buffer is None:
             raise RuntimeError(f"numpy {np.__version__} sums float64 arrays in an order the core does not reproduce, "
                                "so its means would not be bit-identical to np.mean; use Pool.scores with np.mean")
+        if kernel not in _FIELDS_KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(map(repr, _FIELDS_KERNELS))}, got {kernel!r}")
         workers = self._core.threads if threads is None else _threads(threads)
-        return self._core.similarity_fields(first, last, k, workers, buffer)
+        return self._core.similarity_fields(first, last, k, workers, buffer, _FIELDS_KERNELS.index(kernel))
 
     def stats(self) -> dict[str, int]:
         """Work counters: candidates, pairs probed in the index, verified by overlap, scored by LCS."""

@@ -12,7 +12,9 @@ for its scoring to release the pool); elsewhere the driver computes small pieces
 while it waits for the engine (`work`); `finish` computes the rest on all cores when the step
 ends, before the output file is written. Results are appended to a side log,
 `state/<step>.similarity.jsonl`, flushed with each journal commit: a killed run keeps what it
-computed. `sample=S` (`--similarity-sample S`) is an explicit, cheaper estimate instead: both
+computed. Pieces that hold no lock the admission loop waits for (the final pass, the background
+pass) are large, so the core packs the pool prefix once per piece for its fast packed kernel.
+`sample=S` (`--similarity-sample S`) is an explicit, cheaper estimate instead: both
 fields over S pool entries drawn at random (seeded per instruction) from that same prefix.
 """
 from __future__ import annotations
@@ -38,6 +40,11 @@ BACKGROUND_MIN_CORES = 4  # below this, a background thread would slow the admis
 # lock (admission waits for it) for about 0.1 s on one core; in the final pass pieces are larger.
 PIECE_PAIRS = 1 << 18
 FINAL_PAIRS = 1 << 23
+# Pieces that hold no lock the admission loop needs (the final pass; the background pass on its
+# own copy) are made large enough for the core's packed kernel to pay for packing the pool prefix
+# once per piece (see packed_piece_size); at most this many entries per thread keeps a piece to
+# seconds at a pool of 10^6 (what a kill -9 loses).
+PACKED_ROWS_PER_THREAD = 2048
 
 
 def piece_size(start: int, pairs: int) -> int:
@@ -48,6 +55,13 @@ def piece_size(start: int, pairs: int) -> int:
     while count * start + count * (count - 1) // 2 > pairs:
         count -= 1
     return max(count, 0)
+
+
+def packed_piece_size(start: int, threads: int) -> int:
+    """Entries from `start` in a piece scored with the packed kernel: about sqrt(128 * threads *
+    start), which balances packing the prefix (once, on one thread) against the columns past each
+    entry that the piece's packed rows score for nothing; at most PACKED_ROWS_PER_THREAD per thread."""
+    return min(threads * PACKED_ROWS_PER_THREAD, math.isqrt(128 * threads * start))
 
 
 def background_threads() -> int:
@@ -70,13 +84,14 @@ class SimilarityFields:
     """Queue, compute and durably log the similarity fields of a step's admissions, in order."""
 
     def __init__(self, pool: Pool, base: int, path: Path, sample: int = 0, seed: int = 0,
-                 tokenizer: str = "rouge") -> None:
+                 tokenizer: str = "rouge", kernel: str = "auto") -> None:
         self.pool = pool
         self.base = base  # pool entries before the first admission (the seeds)
         self.path = Path(path)
         self.sample = sample
         self.seed = seed
         self.tokenizer = tokenizer
+        self.kernel = kernel  # Pool.similarity_fields' pair kernel (the same values; benchmarks pick one)
         self.done = 0  # admissions whose fields are logged or buffered
         self.queued = 0  # admissions known (fields or not)
         self._buffer: list[str] = []
@@ -122,13 +137,13 @@ class SimilarityFields:
     def background(self) -> bool:
         return self._thread is not None
 
-    def work(self, threads: Optional[int] = 1, pairs: int = PIECE_PAIRS) -> bool:
+    def work(self, threads: Optional[int] = 1, pairs: int = PIECE_PAIRS, packed: bool = False) -> bool:
         """Compute the fields of the oldest pending admissions, about `pairs` pairs per thread (at
-        least one admission per thread), on `threads` threads (None: the pool's); True while more
-        are pending."""
-        return self._work(self.pool, threads, pairs, self.queued)
+        least one admission per thread; with `packed`, at least `packed_piece_size` admissions),
+        on `threads` threads (None: the pool's); True while more are pending."""
+        return self._work(self.pool, threads, pairs, self.queued, packed)
 
-    def _work(self, pool: Pool, threads: Optional[int], pairs: int, queued: int) -> bool:
+    def _work(self, pool: Pool, threads: Optional[int], pairs: int, queued: int, packed: bool = False) -> bool:
         """`work` from `pool`, which holds the first `queued` admissions at least."""
         pending = queued - self.done
         if pending <= 0:
@@ -136,7 +151,10 @@ class SimilarityFields:
         started = time.perf_counter()
         workers = pool.threads if threads is None else threads
         first = self.done
-        count = min(pending, max(workers, piece_size(self.base + first, workers * pairs))) if self._batched else 1
+        count = max(workers, piece_size(self.base + first, workers * pairs))
+        if packed:
+            count = max(count, packed_piece_size(self.base + first, workers))
+        count = min(pending, count) if self._batched else 1
         lines = [json.dumps(fields, ensure_ascii=False) + "\n" for fields in self._compute(pool, first, count, threads)]
         with self._lock:
             self._buffer.extend(lines)
@@ -149,7 +167,7 @@ class SimilarityFields:
         if not self._batched:
             return [self.fields(admission) for admission in range(first, first + count)]
         start = self.base + first
-        top_index, top_f, mean = pool.similarity_fields(start, start + count, TOP, threads)
+        top_index, top_f, mean = pool.similarity_fields(start, start + count, TOP, threads, self.kernel)
         self.pairs += count * start + count * (count - 1) // 2
         out = []
         for row in range(count):
@@ -183,7 +201,7 @@ class SimilarityFields:
                 queued = self.queued
                 if copy is not self.pool:
                     copy.add([self.pool[i] for i in range(len(copy), self.base + queued)])
-                self._work(copy, threads, PIECE_PAIRS, queued)
+                self._work(copy, threads, PIECE_PAIRS, queued, packed=True)
         except BaseException as error:  # handed to the driver thread at its next flush
             self._error = error
 
@@ -238,7 +256,7 @@ class SimilarityFields:
         flushing as it goes."""
         self.stop()
         self.flush()  # also raises what the background thread ran into
-        while self.work(None, FINAL_PAIRS):
+        while self.work(None, FINAL_PAIRS, packed=True):
             if len(self._buffer) >= flush_every:
                 self.flush()
         self.flush()
