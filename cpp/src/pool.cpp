@@ -69,12 +69,15 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
 
   const size_t first = out.size();
   out.resize(first + chunk.size());
-  std::vector<detail::ProbeScratch> scratch(static_cast<size_t>(threads_));
+  // Working memory kept across calls: its stamp array spans the pool, and filling a fresh one
+  // for every call would make small batches cost O(pool).
+  while (scratch_.size() < static_cast<size_t>(threads_)) scratch_.push_back(std::make_unique<detail::ProbeScratch>());
+  for (auto& mine : scratch_) mine->probed = mine->verified = mine->lcs = 0;
 
   // Phase 1, parallel: every candidate against the pool as it stood before this chunk.
   if (before > 0) {
     detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
-      detail::ProbeScratch& mine = scratch[static_cast<size_t>(worker)];
+      detail::ProbeScratch& mine = *scratch_[static_cast<size_t>(worker)];
       for (size_t c = begin; c < end; ++c) {
         const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, false, mine);
         out[first + c].best_index = match.index;
@@ -83,7 +86,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     });
   }
   // Phase 2, serial and in order: against the candidates admitted earlier in this chunk, then admit.
-  detail::ProbeScratch& serial = scratch[0];
+  detail::ProbeScratch& serial = *scratch_[0];
   for (size_t c = 0; c < chunk.size(); ++c) {
     Decision& decision = out[first + c];
     if (size() > before) {
@@ -101,10 +104,10 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   }
   index_->commit_staged(sequences_, threads_);
   stats_.candidates += chunk.size();
-  for (const auto& mine : scratch) {
-    stats_.pairs_probed += mine.probed;
-    stats_.pairs_verified += mine.verified;
-    stats_.pairs_lcs += mine.lcs;
+  for (const auto& mine : scratch_) {
+    stats_.pairs_probed += mine->probed;
+    stats_.pairs_verified += mine->verified;
+    stats_.pairs_lcs += mine->lcs;
   }
 }
 

@@ -16,6 +16,7 @@ namespace selfinstruct {
 
 namespace detail {
 class PrefixIndex;
+struct ProbeScratch;
 }
 
 struct Decision {
@@ -74,6 +75,7 @@ class Pool {
   Vocabulary vocabulary_;
   TokenSequences sequences_;
   std::unique_ptr<detail::PrefixIndex> index_;
+  std::vector<std::unique_ptr<detail::ProbeScratch>> scratch_;  // per worker, kept across admissions
   PoolStats stats_;
 };
 
