@@ -150,3 +150,22 @@ def test_the_window_changes_the_output_only_through_the_prompts(config: Pipeline
     first = (config.output_dir / "machine_generated_instructions.jsonl").read_text()
     second = (other.output_dir / "machine_generated_instructions.jsonl").read_text()
     assert first != second
+
+
+def test_a_window_of_one_streams_without_lag(config: PipelineConfig) -> None:
+    """W = 1 leaves no room to build ahead: each request waits for the previous admission."""
+    one = dataclasses.replace(config, output_dir=config.output_dir.with_name("w1"), window=1)
+    summary = generate_instructions(one, StreamingFakeBackend(order_seed=0))
+    records = (one.output_dir / "machine_generated_instructions.jsonl").read_text().splitlines()
+    assert len(records) == one.num_instructions and summary is not None
+
+
+def test_a_rerun_removes_the_temporaries_of_a_run_killed_while_publishing(config: PipelineConfig) -> None:
+    generate_instructions(config, StreamingFakeBackend(order_seed=0))
+    output = config.output_dir / "machine_generated_instructions.jsonl"
+    published = output.read_bytes()
+    stale = output.with_name(f".{output.name}.k1ll3d.tmp")
+    stale.write_bytes(published[: len(published) // 2])  # what a kill -9 mid-publish leaves
+    (config.output_dir / "machine_generated_instructions.jsonl").unlink()  # killed before the rename
+    generate_instructions(config, StreamingFakeBackend(order_seed=0))
+    assert output.read_bytes() == published and not stale.exists()

@@ -34,7 +34,7 @@ from .files import load_seeds, state_path
 from .journal import Journal, committed_records
 from .jsonline import json_string, json_value, object_text
 from .prompts import Prompt
-from .publish import publish_lines
+from .publish import clean_stale, publish_lines
 from .seeding import request_rng, sampling_seed
 from . import similarity
 from .similarity import SimilarityFields
@@ -249,6 +249,9 @@ class AdmissionStep(Step):
         if self.similarity is not None:
             self.similarity.finish()
         marker_path = state_path(self.config, self.name, ".published.json")
+        # A run killed while publishing left its temporaries; the journal's lock is ours now.
+        clean_stale(self.output_path)
+        clean_stale(marker_path)
         marker = {"records": journal.data_lines, "bytes": journal.data_bytes,
                   "fields": self.config.similarity_fields, "sample": self.config.similarity_sample}
         try:

@@ -157,7 +157,8 @@ class Step:
         stream = open_stream(self.backend, self.window)
         self.batch_only = isinstance(stream, RoundsStream)
         # A batch-only backend runs each window as one call: builds must not lag, or the calls would change.
-        self.build_lag = 1 if self.overlaps and not self.batch_only else 0
+        # A window of one has no room to lag: each request waits for the previous admission.
+        self.build_lag = 1 if self.overlaps and not self.batch_only and self.window > 1 else 0
         group = self.window if self.batch_only else max(1, min(self.window // 4, COMMIT_EVERY))
         window = Window(stream, self.window, self.build, self.idle if not self.batch_only else None, self.build_lag)
         pending: list[Any] = []
