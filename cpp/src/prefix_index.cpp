@@ -148,7 +148,7 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
 }
 
 void PrefixIndex::reset() {
-  for (SignatureTable& shard : shards_) shard.clear();
+  for (SignatureTable& shard : shards_) shard.release();
   staged_table_.clear();
   sketches_.clear();
   wide_words_.clear();

@@ -30,10 +30,18 @@ class SignatureTable {
   static constexpr uint32_t kEnd = UINT32_MAX;
 
   SignatureTable() { clear(); }
+  // Empties the table, keeping its memory for the next fill.
   void clear() {
     slots_.assign(1024, Slot{});
     used_ = 0;
     arena_.clear();
+    postings_ = 0;
+  }
+  // Empties the table and returns its memory (a rebuild must not hold the old lists beside the new).
+  void release() {
+    std::vector<Slot>(1024).swap(slots_);
+    used_ = 0;
+    std::vector<uint32_t>().swap(arena_);
     postings_ = 0;
   }
   size_t postings() const { return postings_; }
