@@ -131,6 +131,9 @@ def dedup_file(
         rejects_path = rejects_path_for(output_path)
     # Built first so that bad options fail before anything is read.
     pool = Pool((), threshold=threshold, tokenizer=tokenizer, threads=None if threads == -1 else threads)
+    # Import the optional parser before any temporary file exists: a Ctrl-C landing inside a C
+    # extension's first import can kill the interpreter outright, leaving the temporaries behind.
+    orjson_loads()
 
     with OutputPair.open(os.fspath(output_path), os.fspath(rejects_path), protected) as outputs:
         with outputs.streams() as (kept_out, rejects_out):
