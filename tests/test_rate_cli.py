@@ -21,7 +21,9 @@ from selfinstruct.cli import main  # noqa: E402
 def start_server(tmp_path, paths, instructions, results):
     command = [sys.executable, "-m", "selfinstruct", "rate", *map(str, paths), "--instructions", str(instructions),
                "--results", str(results), "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    # A shell's background jobs inherit SIGINT ignored; the server must see Ctrl-C as a user would.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     urls = {}
     for line in process.stdout:
         found = re.search(r"(raters open|results).*?(http://\S+)", line)
