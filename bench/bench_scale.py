@@ -149,6 +149,22 @@ def timed_admission() -> list[tuple[int, float]]:
     return calls
 
 
+def read_progress(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
+
+
+def loop_by_decile(batches: list[dict[str, Any]], size: int) -> tuple[float, float, list, list]:
+    """The loop's wall and CPU seconds, and ms per admitted instruction by pool-size decile."""
+    deciles, cpu_deciles = [], []
+    for decile in range(1, 11):
+        low, high = (decile - 1) * size / 10, decile * size / 10
+        chosen = [b for b in batches if low < b["pool_size"] <= high]
+        admitted = sum(b["admitted"] for b in chosen)
+        deciles.append(1000 * sum(b["seconds"] for b in chosen) / admitted if admitted else None)
+        cpu_deciles.append(1000 * sum(b.get("cpu_seconds", 0.0) for b in chosen) / admitted if admitted else None)
+    return sum(b["seconds"] for b in batches), sum(b.get("cpu_seconds", 0.0) for b in batches), deciles, cpu_deciles
+
+
 def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     """One configuration in this process (called in a child)."""
     from selfinstruct.pipeline import PipelineConfig, generate_instructions
@@ -163,16 +179,11 @@ def run_one(size: int, fields: bool, out: Path, stream: Path) -> dict[str, Any]:
     base = len(load_seeds(config))  # the pool holds the seeds, then the admitted instructions
     admission_cpu = sum(spent for _, spent in admission)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    batches = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
-    loop = sum(b["seconds"] for b in batches)
-    loop_cpu = sum(b.get("cpu_seconds", 0.0) for b in batches)
-    deciles, cpu_deciles, admit_deciles = [], [], []
+    batches = read_progress(out)
+    loop, loop_cpu, deciles, cpu_deciles = loop_by_decile(batches, size)
+    admit_deciles = []
     for decile in range(1, 11):
         low, high = (decile - 1) * size / 10, decile * size / 10
-        chosen = [b for b in batches if low < b["pool_size"] <= high]
-        admitted = sum(b["admitted"] for b in chosen)
-        deciles.append(1000 * sum(b["seconds"] for b in chosen) / admitted if admitted else None)
-        cpu_deciles.append(1000 * sum(b.get("cpu_seconds", 0.0) for b in chosen) / admitted if admitted else None)
         spent = [cpu for pool, cpu in admission if low < pool - base <= high]  # the calls that ended in the decile
         admit_deciles.append(1000 * sum(spent) / (high - low) if spent else None)
     started = time.perf_counter()
@@ -200,7 +211,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--modes", nargs="+", choices=("fields", "no-fields"), default=["no-fields", "fields"])
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--loop-of", nargs=2, metavar=("RUN_DIR", "N"),
+                        help="only print the loop's figures from RUN_DIR/progress.jsonl (a run still computing its "
+                             "similarity fields after the loop, or one stopped there)")
     args = parser.parse_args()
+    if args.loop_of:
+        size = int(args.loop_of[1])
+        batches = read_progress(Path(args.loop_of[0]))
+        loop, loop_cpu, deciles, cpu_deciles = loop_by_decile(batches, size)
+        admitted = sum(b["admitted"] for b in batches)
+        print(f"loop of {args.loop_of[0]}: {admitted:,} admitted, {1000 * loop / admitted:.3f} ms/admitted wall, "
+              f"{1000 * loop_cpu / admitted:.3f} CPU; by pool decile [" + " ".join("-" if d is None else f"{d:.3f}" for d in deciles)
+              + "] ms wall, [" + " ".join("-" if d is None else f"{d:.3f}" for d in cpu_deciles) + "] ms CPU")
+        return
     if args.child:
         size, fields, out = int(args.child[0]), args.child[1] == "fields", Path(args.child[2])
         print(json.dumps(run_one(size, fields, out, Path(args.child[3]))))
