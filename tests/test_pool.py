@@ -120,6 +120,21 @@ def test_index_built_in_parallel_equals_brute_force(threshold):
     assert sum(admitted for admitted, _, _ in expected) > 2048
 
 
+@pytest.mark.parametrize("threshold", [0.7, 0.3])
+def test_dense_clusters_within_a_chunk_equal_brute_force(threshold):
+    # Thousands of small edits of three texts in one batch: most candidates match hundreds of
+    # earlier ones in their chunk, too many to list, and are decided against the chunk's
+    # admitted candidates instead. Exact copies among them too.
+    rng = random.Random(31)
+    stream = near_duplicate_stream(rng, 2500, bases=3, max_len=30)
+    stream += stream[:300]
+    expected = brute_force_admission(stream, threshold)
+    for threads in (1, 2):
+        pool = si.Pool(threshold=threshold, threads=threads)
+        assert decisions_of(pool.admit(stream)) == expected, threads
+        assert pool.stats()["dense_candidates"] > 1000
+
+
 def test_seeds_and_pool_access():
     pool = si.Pool(["Write a poem about the sea"], threshold=0.7)
     result = pool.admit(["write a poem about the sea!", "Tell me a joke about cats"])

@@ -378,6 +378,7 @@ PYBIND11_MODULE(_core, m) {
         out["pairs_verified"] = s.pairs_verified;
         out["pairs_lcs"] = s.pairs_lcs;
         out["index_builds"] = s.index_builds;
+        out["dense_candidates"] = s.dense_candidates;
         return out;
       });
 

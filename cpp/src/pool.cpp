@@ -13,6 +13,10 @@ namespace {
 // between chunks. Within a chunk, phase 1 runs in parallel against the pool as it was.
 constexpr size_t kChunk = 16384;
 constexpr uint32_t kUnknownToken = UINT32_MAX - 1;
+// Per candidate, the most postings read and entries verified while listing its matches within
+// its chunk; past either, it is decided against the chunk's admitted candidates alone.
+constexpr size_t kWithinChunkPostings = 4096;
+constexpr size_t kWithinChunkVerified = 64;
 }  // namespace
 
 Pool::Pool(double threshold, TokenizerMode mode, int threads)
@@ -79,36 +83,113 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
       detail::ProbeScratch& mine = *scratch_[static_cast<size_t>(worker)];
       for (size_t c = begin; c < end; ++c) {
-        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, false, mine);
+        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, mine);
         out[first + c].best_index = match.index;
         out[first + c].best_score = match.index < 0 ? 0.0 : match.score;
       }
     });
   }
-  // Phase 2, serial and in order: against the candidates admitted earlier in this chunk, then admit.
-  detail::ProbeScratch& serial = *scratch_[0];
+  const ChunkMatches within = match_within_chunk(chunk, out.data() + first);
+
+  // Phase 3, serial and in order: a candidate that no admitted entry matches is admitted. Its
+  // best match is the best pool entry, or a better admitted candidate of this chunk (an admitted
+  // candidate's index is above every pool index, so it wins only with a strictly higher F).
+  // Candidates whose matches within the chunk were too many to list (dense clusters of near
+  // duplicates) are probed against an index of this chunk's admitted candidates instead.
+  std::vector<int64_t> admitted_as(chunk.size(), -1);
+  TokenSequences admitted;
+  bool admitted_indexed = false;
+  detail::ProbeScratch& serial = *chunk_scratch_[0];
+  serial.posting_budget = serial.verify_budget = SIZE_MAX;  // this probe must not give up
+  auto match = within.matches.begin();
   for (size_t c = 0; c < chunk.size(); ++c) {
     Decision& decision = out[first + c];
-    if (size() > before) {
-      const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, true, serial);
-      if (match.index >= 0 && (decision.best_index < 0 || match.score > decision.best_score)) {
-        decision.best_index = match.index;
-        decision.best_score = match.score;
+    detail::Match best;
+    for (; match != within.matches.end() && match->candidate == c; ++match) {
+      const int64_t entry = admitted_as[match->earlier];
+      if (entry < 0) continue;
+      if (match->score > best.score || (match->score == best.score && entry < best.index)) best = {match->score, entry};
+    }
+    stats_.dense_candidates += within.unlisted[c];
+    if (within.unlisted[c] && admitted.size() > 0) {
+      if (!admitted_indexed) {
+        chunk_index_->build_with_ranking_of(*index_, admitted, 1);
+        admitted_indexed = true;
       }
+      best = chunk_index_->probe(chunk.data(c), chunk.length(c), admitted, admitted.size(), serial);
+      if (best.index >= 0) best.index += static_cast<int64_t>(before);
+    }
+    if (best.index >= 0 && (decision.best_index < 0 || best.score > decision.best_score)) {
+      decision.best_index = best.index;
+      decision.best_score = best.score;
     }
     if (decision.best_index < 0) {
-      decision.index = static_cast<int64_t>(size());
+      decision.index = admitted_as[c] = static_cast<int64_t>(size());
       sequences_.append(chunk.data(c), chunk.length(c));
-      index_->add_staged(sequences_);
+      admitted.append(chunk.data(c), chunk.length(c));
+      if (admitted_indexed) chunk_index_->add_pending(admitted, 1);
     }
   }
-  index_->commit_staged(sequences_, threads_);
+  // The admitted candidates are indexed at the start of the next chunk (after a rebuild, if one is due).
   stats_.candidates += chunk.size();
-  for (const auto& mine : scratch_) {
-    stats_.pairs_probed += mine->probed;
-    stats_.pairs_verified += mine->verified;
-    stats_.pairs_lcs += mine->lcs;
+  for (const auto& workers : {&scratch_, &chunk_scratch_}) {
+    for (const auto& mine : *workers) {
+      stats_.pairs_probed += mine->probed;
+      stats_.pairs_verified += mine->verified;
+      stats_.pairs_lcs += mine->lcs;
+    }
   }
+}
+
+Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const Decision* decided) {
+  // Phase 2, parallel: the candidates that no pool entry matched ("open" ones) may still match
+  // each other. Every candidate is matched against the open candidates before it, keeping every
+  // match above the threshold; which of those get admitted is settled in order afterwards.
+  ChunkMatches within;
+  within.unlisted.assign(chunk.size(), 0);
+  while (chunk_scratch_.size() < static_cast<size_t>(threads_)) {
+    chunk_scratch_.push_back(std::make_unique<detail::ProbeScratch>());
+  }
+  for (auto& mine : chunk_scratch_) mine->probed = mine->verified = mine->lcs = 0;
+  TokenSequences open;
+  std::vector<uint32_t> open_position;  // where each open candidate sits in the chunk
+  for (size_t c = 0; c < chunk.size(); ++c) {
+    if (decided[c].best_index >= 0) continue;
+    open.append(chunk.data(c), chunk.length(c));
+    open_position.push_back(static_cast<uint32_t>(c));
+  }
+  if (open.size() == 0) return within;
+  if (!chunk_index_) chunk_index_ = std::make_unique<detail::PrefixIndex>(threshold());
+  chunk_index_->build_with_ranking_of(*index_, open, threads_);
+  std::vector<std::vector<ChunkMatch>> found(static_cast<size_t>(threads_));
+  const size_t from = open_position.front() + 1;  // candidates with an open one before them
+  detail::parallel_for(chunk.size() - std::min(chunk.size(), from), threads_, 64, [&](size_t begin, size_t end, int worker) {
+    detail::ProbeScratch& mine = *chunk_scratch_[static_cast<size_t>(worker)];
+    // Bounds the work per candidate: a candidate in a dense cluster would otherwise read and
+    // verify every cluster member before it, quadratic in the cluster's size.
+    mine.posting_budget = kWithinChunkPostings;
+    mine.verify_budget = kWithinChunkVerified;
+    std::vector<detail::Match>& every = mine.matches;
+    for (size_t c = from + begin; c < from + end; ++c) {
+      const auto earlier_open = static_cast<size_t>(
+          std::lower_bound(open_position.begin(), open_position.end(), static_cast<uint32_t>(c)) - open_position.begin());
+      every.clear();
+      chunk_index_->probe(chunk.data(c), chunk.length(c), open, earlier_open, mine, &every);
+      if (mine.over_budget) {
+        within.unlisted[c] = 1;
+        continue;
+      }
+      for (const detail::Match& match : every) {
+        found[static_cast<size_t>(worker)].push_back(
+            ChunkMatch{static_cast<uint32_t>(c), open_position[static_cast<size_t>(match.index)], match.score});
+      }
+    }
+    mine.posting_budget = mine.verify_budget = SIZE_MAX;
+  });
+  for (const auto& part : found) within.matches.insert(within.matches.end(), part.begin(), part.end());
+  std::sort(within.matches.begin(), within.matches.end(),
+            [](const ChunkMatch& a, const ChunkMatch& b) { return a.candidate < b.candidate; });
+  return within;
 }
 
 std::vector<uint32_t> Pool::query_tokens(std::string_view text) const {

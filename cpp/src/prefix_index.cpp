@@ -126,18 +126,14 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   std::vector<uint32_t> order(vocabulary_size);
   std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return frequency[a] < frequency[b]; });
-  rank_.assign(vocabulary_size, 0);
-  for (uint32_t position = 0; position < vocabulary_size; ++position) rank_[order[position]] = 0x80000000u + position;
+  auto rank = std::make_shared<std::vector<uint32_t>>(vocabulary_size, 0);
+  for (uint32_t position = 0; position < vocabulary_size; ++position) (*rank)[order[position]] = 0x80000000u + position;
+  rank_ = std::move(rank);
 
   reset();
-  // Size each shard once for every entry's signatures instead of growing it step by step.
-  size_t signatures = 0;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Layout shape = layout(entries.length(i));
-    signatures += shape.single_prefix + size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
-  }
   // Posting space is reserved for the growth until the next rebuild: untouched reserved pages
   // cost no memory, and the arena is never copied on the way.
+  const size_t signatures = signatures_of(entries);
   for (SignatureTable& shard : shards_) {
     shard.reserve_keys(signatures / kShards);
     shard.reserve_postings(kRebuildGrowth * signatures / kShards);
@@ -147,9 +143,21 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   built_ = true;
 }
 
+size_t PrefixIndex::signatures_of(const TokenSequences& entries) const {
+  size_t signatures = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Layout shape = layout(entries.length(i));
+    signatures += shape.single_prefix + size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
+  }
+  return signatures;
+}
+
 void PrefixIndex::reset() {
   for (SignatureTable& shard : shards_) shard.release();
-  staged_table_.clear();
+  forget_entries();
+}
+
+void PrefixIndex::forget_entries() {
   sketches_.clear();
   wide_words_.clear();
   wide_starts_.clear();
@@ -157,8 +165,23 @@ void PrefixIndex::reset() {
   for (auto& populations : class_population_) populations.fill(0);
   for (auto& members : members_) members.clear();
   indexed_ = 0;
-  committed_ = 0;
+  longest_ = 0;
+  shortest_ = UINT32_MAX;
   built_ = false;
+}
+
+void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads) {
+  forget_entries();
+  rank_ = other.rank_;
+  // Each shard is sized once for these entries; a table of the same size as last time is only
+  // emptied, not reallocated, so a stream of similar chunks reuses one set of tables.
+  const size_t signatures = signatures_of(entries);
+  for (SignatureTable& shard : shards_) {
+    shard.clear(signatures / kShards);
+    shard.reserve_postings(signatures / kShards);
+  }
+  built_ = true;
+  add_pending(entries, threads);
 }
 
 void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const {
@@ -282,34 +305,15 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
     reset();  // some shards hold the batch and some do not: start over at the next admission
     throw;
   }
-  committed_ = to;
 }
 
 void PrefixIndex::add_pending(const TokenSequences& entries, int threads) {
-  commit_staged(entries, threads);
   const size_t from = indexed_;
   prepare(entries, entries.size(), threads);
   publish(entries, from, indexed_, threads);
 }
 
-void PrefixIndex::add_staged(const TokenSequences& entries) {
-  if (staged_table_.postings() == 0) staged_from_ = indexed_;
-  const size_t entry = indexed_;
-  prepare(entries, entry + 1, 1);
-  const uint32_t m = entries.length(entry);
-  for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
-    staged_table_.push(key, posting_of(entry, m, position));
-  });
-}
-
-void PrefixIndex::commit_staged(const TokenSequences& entries, int threads) {
-  if (staged_table_.postings() == 0) return;
-  staged_table_.clear();
-  publish(entries, staged_from_, indexed_, threads);
-}
-
 void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
-  commit_staged(entries, 1);
   while (indexed_ > count) {
     const size_t entry = indexed_ - 1;
     const uint32_t m = entries.length(entry);
@@ -323,12 +327,15 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
     wide_words_.resize(wide_starts_.back());
     --indexed_;
   }
-  committed_ = std::min(committed_, indexed_);
 }
 
-Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, bool staged,
-                         ProbeScratch& scratch) const {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__) && defined(__ELF__)
+__attribute__((target_clones("popcnt", "default")))  // the posting filters count bits
+#endif
+Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
+                         ProbeScratch& scratch, std::vector<Match>* every) const {
   Match best;
+  scratch.over_budget = false;
   const LengthBounds::QueryBounds& bounds = bounds_.for_length(n, scratch.bounds);
   const Layout shape = layout(n);
   if (shape.single_prefix == 0) return best;
@@ -342,10 +349,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   const uint64_t* keys = scratch.elements.data();
   const uint64_t sketch = sketch_of(keys, n);
   const uint32_t folded = fold(sketch);
-  // Staged entries live in one small table; committed ones in shards chosen by key.
-  const auto table_of = [&](uint64_t key) -> const SignatureTable& {
-    return staged ? staged_table_ : shards_[key & (kShards - 1)];
-  };
+  const auto table_of = [&](uint64_t key) -> const SignatureTable& { return shards_[key & (kShards - 1)]; };
 
   // Queues every entry of the list of `key` that may pass; `position` is the candidate side's
   // (last) element position, `slack` 1 for pairs (2-prefix) and 0 for singles (1-prefix).
@@ -407,18 +411,26 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   // Where the lists hold more postings than there are entries of the partner lengths to visit
   // (long texts, where no element is rare; low thresholds), visiting those entries directly is
   // cheaper and just as exact.
-  const size_t from = staged ? committed_ : 0, to = staged ? indexed_ : committed_;
+  const size_t to = std::min(before, indexed_);
   size_t postings = 0, in_range = 0;
-  for (const Lookup& lookup : lookups) postings += table_of(lookup.key).list_size(lookup.head);
+  for (const Lookup& lookup : lookups) {
+    postings += table_of(lookup.key).list_size(lookup.head);
+    table_of(lookup.key).prefetch_postings(lookup.head);
+  }
   for (uint32_t c = length_class(lo); c <= length_class(hi) && postings > kDirectFactor * in_range; ++c) {
     const std::vector<Member>& members = members_[c];
-    in_range += static_cast<size_t>(members.end() - first_member(members, from));
+    in_range += static_cast<size_t>(first_member(members, to) - members.begin());
   }
-  if (postings > kDirectFactor * in_range) {
+  const bool direct = postings > kDirectFactor * in_range;
+  if ((direct ? in_range : postings) > scratch.posting_budget) {
+    scratch.over_budget = true;
+    return best;
+  }
+  if (direct) {
     lookups.clear();
     for (uint32_t c = length_class(lo); c <= length_class(hi); ++c) {
       const std::vector<Member>& members = members_[c];
-      for (auto member = first_member(members, from); member != members.end() && member->entry < to; ++member) {
+      for (auto member = members.begin(); member != members.end() && member->entry < to; ++member) {
         ++scratch.probed;
         if (!bounds.admissible(member->length)) continue;
         const uint32_t need = bounds.need(member->length);
@@ -433,6 +445,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   for (const Lookup& lookup : lookups) {
     if (lookup.head == SignatureTable::kEnd) continue;
     table_of(lookup.key).scan(lookup.head, [&](const Posting& posting) {
+      if (posting.entry >= to) return true;  // lists are newest first: entries indexed after `before`
       ++scratch.probed;
       const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
       if (!bounds.admissible(m)) return true;
@@ -466,6 +479,11 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       for (uint32_t w = 0; w < words; ++w) folded[w] = source[w] | source[w + words];
     }
   }
+  if (scratch.touched.size() > scratch.verify_budget) {
+    scratch.over_budget = true;
+    scratch.touched.clear();
+    return best;
+  }
   bool pattern_ready = false;
   for (const uint32_t entry : scratch.touched) {
     const uint32_t m = entries.length(entry);
@@ -490,6 +508,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     }
     ++scratch.lcs;
     const double score = rouge_f(scratch.pattern.lcs(entries.data(entry), m), m, n);
+    if (every != nullptr && score > bounds_.threshold()) every->push_back(Match{score, static_cast<int64_t>(entry)});
     if (score > bounds_.threshold() &&
         (score > best.score || (score == best.score && static_cast<int64_t>(entry) < best.index))) {
       best.score = score;

@@ -31,6 +31,9 @@ struct PoolStats {
   uint64_t pairs_verified = 0;  // pairs whose full token overlap was counted
   uint64_t pairs_lcs = 0;       // pairs whose LCS was computed
   uint64_t index_builds = 0;
+  // Candidates with too many matches among the earlier candidates of their chunk to list them
+  // all, decided against the chunk's admitted candidates instead (dense near-duplicate clusters).
+  uint64_t dense_candidates = 0;
 };
 
 class Pool {
@@ -69,6 +72,18 @@ class Pool {
 
  private:
   void admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out);
+  // A candidate of a chunk above the threshold against an earlier one (positions in the chunk).
+  struct ChunkMatch {
+    uint32_t candidate;
+    uint32_t earlier;
+    double score;
+  };
+  struct ChunkMatches {
+    std::vector<ChunkMatch> matches;  // sorted by candidate
+    std::vector<uint8_t> unlisted;    // per candidate: 1 where its matches were too many to list
+  };
+  // Every such pair whose earlier side no pool entry matched (`decided`: phase 1's decisions).
+  ChunkMatches match_within_chunk(const TokenSequences& chunk, const Decision* decided);
 
   TokenizerMode mode_;
   int threads_;
@@ -76,6 +91,9 @@ class Pool {
   TokenSequences sequences_;
   std::unique_ptr<detail::PrefixIndex> index_;
   std::vector<std::unique_ptr<detail::ProbeScratch>> scratch_;  // per worker, kept across admissions
+  // An index over one chunk's open candidates, and its workers' memory, kept across chunks.
+  std::unique_ptr<detail::PrefixIndex> chunk_index_;
+  std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
   PoolStats stats_;
 };
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "selfinstruct/corpus.hpp"
@@ -42,6 +43,12 @@ struct ProbeScratch {
   std::vector<uint64_t> wide;  // the candidate's wide sketch at every width (see WideSketches)
   LcsPattern pattern;
   LengthBounds::QueryBounds bounds;
+  std::vector<Match> matches;  // every match of a probe, where the caller asks for them
+  // A probe that would read more postings, or verify more entries, than these gives up and
+  // says so in over_budget (callers that have a cheaper way for such candidates set them).
+  size_t posting_budget = SIZE_MAX;
+  size_t verify_budget = SIZE_MAX;
+  bool over_budget = false;
   uint64_t probed = 0, verified = 0, lcs = 0;
 };
 
@@ -58,17 +65,17 @@ class PrefixIndex {
   void rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
   // Indexes every entry of `entries` not indexed yet (their signatures pushed on `threads` threads).
   void add_pending(const TokenSequences& entries, int threads);
-  // Indexes entry number indexed() of `entries` in a small side table (cache-resident while a
-  // chunk is decided serially) until commit_staged() moves the staged entries to the shards.
-  void add_staged(const TokenSequences& entries);
-  void commit_staged(const TokenSequences& entries, int threads);
   // Forgets entries from `count` on (call before truncating `entries`).
   void truncate(const TokenSequences& entries, size_t count);
+  // Replaces the contents with `entries`, ordering tokens as `other` does (it must have been
+  // built): for a short-lived index over one chunk's candidates, reusing its memory.
+  void build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads);
 
-  // The best entry with F > threshold (highest F, lowest index on ties) among the committed
-  // entries, or among the staged ones.
-  Match probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, bool staged,
-              ProbeScratch& scratch) const;
+  // The best entry with F > threshold (highest F, lowest index on ties) among the indexed entries
+  // [0, before). With `every` given, also appends every such entry, in no particular order.
+  // Gives up (returning no match) when the scratch's budgets are exceeded: see ProbeScratch.
+  Match probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
+              ProbeScratch& scratch, std::vector<Match>* every = nullptr) const;
 
  private:
   // Element keys of a token list, sorted: rank in the high half, occurrence number in the low
@@ -79,11 +86,15 @@ class PrefixIndex {
   Posting posting_of(size_t entry, uint32_t length, uint32_t position) const;
   // Pushes the signatures of entries [from, to) into the shards.
   void publish(const TokenSequences& entries, size_t from, size_t to, int threads);
-  // Forgets every entry (the next admission rebuilds).
+  // Forgets every entry and returns the shards' memory (the next admission rebuilds).
   void reset();
+  // Forgets every entry, leaving the shards to the caller.
+  void forget_entries();
+  // How many signatures the entries publish.
+  size_t signatures_of(const TokenSequences& entries) const;
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
-    return token < rank_.size() ? rank_[token] : 0x7FFFFFFFu - token;
+    return token < rank_->size() ? (*rank_)[token] : 0x7FFFFFFFu - token;
   }
   // How an entry of this length is indexed and how a candidate of this length probes.
   struct Layout {
@@ -99,7 +110,8 @@ class PrefixIndex {
   void for_each_signature(const uint64_t* keys, uint32_t length, const Layout& layout, Visit&& visit) const;
 
   LengthBounds bounds_;
-  std::vector<uint32_t> rank_;
+  // Shared with chunk indexes, which must order tokens the same way.
+  std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
   std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
   // A 64-bit sketch per entry: bit (hash(element) % 64) for each element. Bits set on one side
   // only each stand for at least one element the other side lacks, which bounds the overlap.
@@ -114,8 +126,6 @@ class PrefixIndex {
   static constexpr size_t kShards = 16;
   static constexpr size_t kParallelFrom = 2048;  // fewer entries than this are indexed on one thread
   std::array<SignatureTable, kShards> shards_;
-  SignatureTable staged_table_;
-  size_t staged_from_ = 0;
   size_t indexed_ = 0;
   // Length range of the entries ever indexed (bounds, also after truncate): a probe only needs
   // the partner lengths inside it, which shortens its prefix and skips lists it cannot match.
@@ -134,7 +144,6 @@ class PrefixIndex {
     return std::lower_bound(members.begin(), members.end(), from,
                             [](const Member& member, size_t entry) { return member.entry < entry; });
   }
-  size_t committed_ = 0;  // entries [0, committed_) are in the shards, later ones staged
   size_t built_at_ = 0;
   bool built_ = false;
 };

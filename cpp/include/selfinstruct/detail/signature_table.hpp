@@ -1,17 +1,22 @@
-// Inverted lists keyed by 64-bit signatures. Each list is a chain of blocks of doubling
-// capacity in one arena, newest block first: appends are O(1), scans touch a few contiguous
-// blocks instead of one cache line per posting, recent entries come first (so a scan for
-// entries added after some point stops early), and the newest entry can be unlinked in O(1).
+// Inverted lists keyed by 64-bit signatures, in one arena. A list is one contiguous block that
+// doubles by moving (the vacated block is reused by the next list of that size), so a scan costs
+// one cache miss and a sequential read instead of chasing a chain of small blocks; past 4,096
+// postings, full blocks are chained newest first. Appends are amortized O(1), scans see recent
+// entries first (so a scan for entries added after some point stops early), and the newest
+// entry can be unlinked in O(1).
 //
 // A slot holds a 32-bit fingerprint of the key (its high half) beside the list head, so a lookup
 // costs one cache miss. Two keys with the same fingerprint share one list: callers only read
 // lists through exact filters, so a shared list costs a few extra postings, never a wrong answer.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
+
+#include "selfinstruct/detail/huge_pages.hpp"
 
 namespace selfinstruct::detail {
 
@@ -30,18 +35,26 @@ class SignatureTable {
   static constexpr uint32_t kEnd = UINT32_MAX;
 
   SignatureTable() { clear(); }
-  // Empties the table, keeping its memory for the next fill.
-  void clear() {
-    slots_.assign(1024, Slot{});
+  // Empties the table for about `keys` keys, keeping its memory where it is of that size.
+  void clear(size_t keys = 0) {
+    size_t size = 1024;
+    while (4 * keys > 3 * size) size *= 2;
+    if (slots_.size() == size) {
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+    } else {
+      Slots(size).swap(slots_);
+    }
     used_ = 0;
     arena_.clear();
+    free_.fill(kEnd);
     postings_ = 0;
   }
   // Empties the table and returns its memory (a rebuild must not hold the old lists beside the new).
   void release() {
-    std::vector<Slot>(1024).swap(slots_);
+    Slots(1024).swap(slots_);
     used_ = 0;
-    std::vector<uint32_t>().swap(arena_);
+    Arena().swap(arena_);
+    free_.fill(kEnd);
     postings_ = 0;
   }
   size_t postings() const { return postings_; }
@@ -65,6 +78,17 @@ class SignatureTable {
     if (head != kEnd) __builtin_prefetch(arena_.data() + head);
   }
   void prefetch_list_of(uint64_t key) const { prefetch_list(head(key)); }
+  // Once the list's header is in cache: prefetches the cache lines of its newest block after the
+  // first, so that the scan does not wait on each of them in turn.
+  void prefetch_postings(uint32_t head) const {
+    if (head == kEnd) return;
+    const uint32_t word = arena_[head];
+    const uint32_t* items = arena_.data() + head + (is_oldest(word) ? kOldestHeader : kHeader);
+    const auto end = reinterpret_cast<uintptr_t>(items + 3 * std::min<uint32_t>(count_of(word), kPrefetchedPostings));
+    for (uintptr_t line = (reinterpret_cast<uintptr_t>(arena_.data() + head) | 63) + 1; line < end; line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
+  }
   // How many postings the list starting at `head` holds.
   uint32_t list_size(uint32_t head) const {
     if (head == kEnd) return 0;
@@ -94,21 +118,29 @@ class SignatureTable {
       ++used_;
     }
     uint32_t block = slot.head;
-    if (block == kEnd || count_of(arena_[block]) == capacity_of(arena_[block])) {
-      // A list's first block holds one posting behind a one-word header (most lists never grow);
-      // later blocks double up to 4,096 postings and link to the older ones.
-      const bool oldest = block == kEnd;
-      const uint32_t capacity = oldest ? 1 : std::min<uint32_t>(2 * capacity_of(arena_[block]), kMaxCapacity);
-      const size_t needed = arena_.size() + (oldest ? kOldestHeader : kHeader) + 3 * static_cast<size_t>(capacity);
-      if (needed >= kEnd) throw std::length_error("the pool index is full (2^32 posting slots)");
-      const auto fresh = static_cast<uint32_t>(arena_.size());
-      arena_.resize(needed);
-      arena_[fresh] = (capacity << kCapacityShift) | (oldest ? kOldestFlag : 0);
-      if (!oldest) {
+    if (block == kEnd) {
+      block = slot.head = allocate_oldest(0);
+    } else if (count_of(arena_[block]) == capacity_of(arena_[block])) {
+      const uint32_t word = arena_[block];
+      if (is_oldest(word) && capacity_of(word) < kMaxCapacity) {
+        // Move the list into a block twice the size and leave the old one for reuse.
+        const uint32_t fresh = allocate_oldest(capacity_class(capacity_of(word)) + 1);
+        std::copy_n(arena_.data() + block + kOldestHeader, 3 * size_t{count_of(word)},
+                    arena_.data() + fresh + kOldestHeader);
+        arena_[fresh] += count_of(word);
+        free_block(block);
+        block = slot.head = fresh;
+      } else {
+        // Past the largest block size, full blocks are chained, newest first.
+        const size_t needed = arena_.size() + kHeader + 3 * size_t{kMaxCapacity};
+        if (needed >= kEnd) throw std::length_error("the pool index is full (2^32 posting slots)");
+        const auto fresh = static_cast<uint32_t>(arena_.size());
+        arena_.resize(needed);
+        arena_[fresh] = kMaxCapacity << kCapacityShift;
         arena_[fresh + kNext] = block;
         arena_[fresh + kBefore] = list_size(block);
+        block = slot.head = fresh;
       }
-      slot.head = block = fresh;
     }
     const uint32_t word = arena_[block];
     auto* items = reinterpret_cast<Posting*>(arena_.data() + block + (is_oldest(word) ? kOldestHeader : kHeader));
@@ -122,7 +154,10 @@ class SignatureTable {
     Slot& slot = slots_[find_slot(fingerprint(key))];
     const uint32_t block = slot.head;
     const uint32_t word = --arena_[block];
-    if (count_of(word) == 0) slot.head = is_oldest(word) ? kEnd : arena_[block + kNext];
+    if (count_of(word) == 0) {
+      slot.head = is_oldest(word) ? kEnd : arena_[block + kNext];
+      if (is_oldest(word)) free_block(block);
+    }
     --postings_;
   }
 
@@ -136,6 +171,31 @@ class SignatureTable {
   // number of postings in older blocks.
   static constexpr uint32_t kNext = 1, kBefore = 2, kHeader = 3, kOldestHeader = 1;
   static constexpr uint32_t kCapacityShift = 16, kOldestFlag = 1u << 31, kMaxCapacity = 4096;
+  static constexpr uint32_t kCapacityClasses = 13;  // capacities 1, 2, 4, ..., kMaxCapacity
+  static constexpr uint32_t kPrefetchedPostings = 64;
+  static uint32_t capacity_class(uint32_t capacity) { return 31 - static_cast<uint32_t>(__builtin_clz(capacity)); }
+  // A list's oldest block of capacity 2^size_class: a vacated one of that size, or fresh arena.
+  // The header is set and the count is zero.
+  uint32_t allocate_oldest(uint32_t size_class) {
+    const uint32_t capacity = 1u << size_class;
+    uint32_t block = free_[size_class];
+    if (block != kEnd) {
+      free_[size_class] = arena_[block + kOldestHeader];
+    } else {
+      const size_t needed = arena_.size() + kOldestHeader + 3 * size_t{capacity};
+      if (needed >= kEnd) throw std::length_error("the pool index is full (2^32 posting slots)");
+      block = static_cast<uint32_t>(arena_.size());
+      arena_.resize(needed);
+    }
+    arena_[block] = (capacity << kCapacityShift) | kOldestFlag;
+    return block;
+  }
+  // Vacated oldest blocks are kept in a list per size, linked through their first posting word.
+  void free_block(uint32_t block) {
+    const uint32_t size_class = capacity_class(capacity_of(arena_[block]));
+    arena_[block + kOldestHeader] = free_[size_class];
+    free_[size_class] = block;
+  }
   static uint32_t count_of(uint32_t word) { return word & 0xFFFFu; }
   static uint32_t capacity_of(uint32_t word) { return (word & ~kOldestFlag) >> kCapacityShift; }
   static bool is_oldest(uint32_t word) { return (word & kOldestFlag) != 0; }
@@ -150,7 +210,7 @@ class SignatureTable {
   }
   void grow() {
     if (slots_.size() >= (size_t{1} << 32)) throw std::length_error("the pool index is full (2^32 signatures)");
-    std::vector<Slot> slots(slots_.size() * 2);
+    Slots slots(slots_.size() * 2);
     for (const Slot& old : slots_) {
       if (old.print == 0) continue;
       size_t slot = old.print & (slots.size() - 1);
@@ -160,9 +220,12 @@ class SignatureTable {
     slots_.swap(slots);
   }
 
-  std::vector<Slot> slots_;
+  using Slots = std::vector<Slot, HugePageAllocator<Slot>>;
+  using Arena = std::vector<uint32_t, HugePageAllocator<uint32_t>>;
+  Slots slots_;
   size_t used_ = 0;
-  std::vector<uint32_t> arena_;  // blocks: a header, then capacity postings
+  Arena arena_;  // blocks: a header, then capacity postings
+  std::array<uint32_t, kCapacityClasses> free_{};  // vacated oldest blocks by size class
   size_t postings_ = 0;
 };
 
