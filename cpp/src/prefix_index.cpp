@@ -266,41 +266,52 @@ Posting PrefixIndex::posting_of(size_t entry, uint32_t length, uint32_t position
 
 void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to, int threads) {
   if (from >= to) return;
-  // Each worker owns a set of shards and pushes, in entry order, only the keys that fall in
-  // them: every list stays newest-first, and no two workers touch one table.
-  const size_t workers = to - from < kParallelFrom ? 1 : std::clamp<size_t>(static_cast<size_t>(threads), 1, kShards);
+  // Two passes per slice of entries: workers hash contiguous parts of the slice into one bucket
+  // per shard, then each shard takes its buckets in part order. Every list stays in entry order
+  // (newest last), no two workers touch one table, and each signature is hashed once.
+  const size_t parts = to - from < kParallelFrom ? 1 : std::clamp<size_t>(static_cast<size_t>(threads), 1, kShards);
+  auto& buckets = publish_buckets_;
+  buckets.resize(parts * kShards);
   try {
-    parallel_for(workers, static_cast<int>(workers), 1, [&](size_t begin, size_t end, int) {
-      // Pushes go through a short queue: a key's slot is prefetched when it is queued and its
-      // list when it is half way, so each push finds both in cache instead of waiting twice.
-      struct Pending {
-        uint64_t key;
-        Posting posting;
-      };
-      constexpr size_t kAhead = 16;
-      Pending queue[kAhead];
-      size_t queued = 0;
-      const auto push = [&](const Pending& item) {
-        shards_[item.key & (kShards - 1)].push(item.key, item.posting);
-      };
-      for (size_t entry = from; entry < to; ++entry) {
-        const uint32_t m = entries.length(entry);
-        for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
-          const size_t shard = key & (kShards - 1);
-          if (shard % workers < begin || shard % workers >= end) return;
-          shards_[shard].prefetch_slot(key);
-          if (queued >= kAhead / 2) {
-            const Pending& halfway = queue[(queued - kAhead / 2) % kAhead];
-            shards_[halfway.key & (kShards - 1)].prefetch_list_of(halfway.key);
+    for (size_t slice = from; slice < to; slice += kPublishSlice) {
+      const size_t slice_end = std::min(to, slice + kPublishSlice), per_part = (slice_end - slice + parts - 1) / parts;
+      parallel_for(parts, static_cast<int>(parts), 1, [&](size_t begin, size_t end, int) {
+        for (size_t part = begin; part < end; ++part) {
+          std::vector<PendingPush>* mine = buckets.data() + part * kShards;
+          for (size_t shard = 0; shard < kShards; ++shard) mine[shard].clear();
+          const size_t first = slice + part * per_part, last = std::min(slice_end, first + per_part);
+          for (size_t entry = first; entry < last; ++entry) {
+            const uint32_t m = entries.length(entry);
+            for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
+              mine[key & (kShards - 1)].push_back(PendingPush{key, posting_of(entry, m, position)});
+            });
           }
-          Pending& next = queue[queued % kAhead];
-          if (queued >= kAhead) push(next);
-          next = Pending{key, posting_of(entry, m, position)};
-          ++queued;
-        });
-      }
-      for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) push(queue[k % kAhead]);
-    });
+        }
+      });
+      parallel_for(kShards, static_cast<int>(parts), 1, [&](size_t begin, size_t end, int) {
+        for (size_t shard = begin; shard < end; ++shard) {
+          // Pushes go through a short queue: a key's slot is prefetched when it is queued and its
+          // list when it is half way, so each push finds both in cache instead of waiting twice.
+          SignatureTable& table = shards_[shard];
+          constexpr size_t kAhead = 16;
+          const PendingPush* queue[kAhead];
+          size_t queued = 0;
+          for (size_t part = 0; part < parts; ++part) {
+            for (const PendingPush& item : buckets[part * kShards + shard]) {
+              table.prefetch_slot(item.key);
+              if (queued >= kAhead / 2) table.prefetch_list_of(queue[(queued - kAhead / 2) % kAhead]->key);
+              const PendingPush*& next = queue[queued % kAhead];
+              if (queued >= kAhead) table.push(next->key, next->posting);
+              next = &item;
+              ++queued;
+            }
+          }
+          for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) {
+            table.push(queue[k % kAhead]->key, queue[k % kAhead]->posting);
+          }
+        }
+      });
+    }
   } catch (...) {
     reset();  // some shards hold the batch and some do not: start over at the next admission
     throw;

@@ -86,6 +86,12 @@ class PrefixIndex {
   Posting posting_of(size_t entry, uint32_t length, uint32_t position) const;
   // Pushes the signatures of entries [from, to) into the shards.
   void publish(const TokenSequences& entries, size_t from, size_t to, int threads);
+  struct PendingPush {
+    uint64_t key;
+    Posting posting;
+  };
+  static constexpr size_t kPublishSlice = 8192;  // entries hashed per pass (bounds the buckets' memory)
+  std::vector<std::vector<PendingPush>> publish_buckets_;  // [part * kShards + shard], kept for reuse
   // Forgets every entry and returns the shards' memory (the next admission rebuilds).
   void reset();
   // Forgets every entry, leaving the shards to the caller.
