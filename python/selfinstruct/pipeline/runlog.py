@@ -19,10 +19,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from ..atomic_files import write_atomic
 from ..records import dump_line
 from .jsonline import json_string, json_value
 
@@ -144,9 +144,7 @@ class RunLog:
             ours += step == self.step
             kept.append(line)
         if changed:
-            tmp = self.progress_path.with_name(self.progress_path.name + f".{os.getpid()}.tmp")
-            tmp.write_bytes(b"".join(kept))
-            os.replace(tmp, self.progress_path)
+            write_atomic(self.progress_path, b"".join(kept))
 
 
 class HeldRejects:

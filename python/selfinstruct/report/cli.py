@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_errors import guarded
+
 
 def _positive(value: str) -> int:
     number = int(value)
@@ -36,17 +38,13 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run_report)
 
 
-def _run_report(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace) -> int:
     from .build import ReportOptions, build_report
     from .png import require_matplotlib
     from .write import write_report
 
     if not args.no_png:
-        try:
-            require_matplotlib()  # before the slow part, not after it
-        except ImportError as error:
-            print(f"selfinstruct: error: {error}", file=sys.stderr)
-            return 2
+        require_matplotlib()  # before the slow part, not after it
     options = ReportOptions(seeds=args.seeds, pairwise_sample=args.pairwise_sample,
                             diversity_sample=args.diversity_sample, processes=args.processes,
                             diversity=not args.no_diversity)
@@ -59,3 +57,7 @@ def _run_report(args: argparse.Namespace) -> int:
     for path in written[1:]:
         print(f"wrote {path}")
     return 0
+
+
+# Bad sources, missing files and a missing matplotlib end as one `error:` line, Ctrl-C as one line.
+_run_report = guarded("selfinstruct report", _report)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import importlib.util
-import os
+import io
 from pathlib import Path
 from typing import Any, Callable
 
+from ..atomic_files import write_atomic
 from .figures import Figure
 
 INSTALL_HINT = 'PNG figures need matplotlib: pip install "selfinstruct[report]" (or pass --no-png)'
@@ -84,7 +85,7 @@ DRAWERS: dict[str, Callable[[Any, Figure], None]] = {
 
 
 def save_png(figure: Figure, path: Path) -> None:
-    """Draw one figure to a PNG (written to a temporary name, then renamed)."""
+    """Draw one figure to a PNG, published whole (a reader never sees part of one)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,9 +98,9 @@ def save_png(figure: Figure, path: Path) -> None:
         DRAWERS[figure["kind"]](ax, figure)
         ax.set_title(figure["title"], fontsize=10)
         fig.tight_layout()
-        tmp = path.with_name(path.name + ".tmp")
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        drawn = io.BytesIO()
+        fig.savefig(drawn, format="png")
+        write_atomic(path, drawn.getvalue())
     finally:
         plt.close(fig)
 
