@@ -131,3 +131,14 @@ def test_top_k_with_tokens_outside_the_choices(reference_scorer):
         assert [j for j, _ in result] == expected
         assert [s for _, s in result] == [scores[j] for j in expected]
     assert si.top_k(["a b"], ["", ""], k=2) == [[(0, 0.0), (1, 0.0)]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(words_text(st.integers(0, 70)), min_size=1, max_size=20))
+def test_a_list_against_itself_matches_reference(reference_scorer, texts):
+    # The same list on both sides is tokenized once and copied; the matrix must not change.
+    matrix = si.cdist(texts, texts, threads=2)
+    assert np.array_equal(matrix, si.cdist(texts, [text.encode().decode() for text in texts], threads=2))
+    for i, query in enumerate(texts):
+        for j, choice in enumerate(texts):
+            assert matrix[i, j] == reference_f(reference_scorer, choice, query)

@@ -120,19 +120,20 @@ def test_index_built_in_parallel_equals_brute_force(threshold):
     assert sum(admitted for admitted, _, _ in expected) > 2048
 
 
-@pytest.mark.parametrize("threshold", [0.7, 0.3])
-def test_dense_clusters_within_a_chunk_equal_brute_force(threshold):
+@pytest.mark.parametrize(("threshold", "count", "max_len"), [(0.7, 2500, 30), (0.3, 2500, 30), (0.7, 1200, 200)])
+def test_dense_clusters_within_a_chunk_equal_brute_force(threshold, count, max_len):
     # Thousands of small edits of three texts in one batch: most candidates match hundreds of
     # earlier ones in their chunk, too many to list, and are decided against the chunk's
-    # admitted candidates instead. Exact copies among them too.
+    # admitted candidates instead. Exact copies among them too. Short texts exceed the posting
+    # budget; long ones (read by direct visits) the budget of exact overlap counts.
     rng = random.Random(31)
-    stream = near_duplicate_stream(rng, 2500, bases=3, max_len=30)
+    stream = near_duplicate_stream(rng, count, bases=3, max_len=max_len)
     stream += stream[:300]
     expected = brute_force_admission(stream, threshold)
     for threads in (1, 2):
         pool = si.Pool(threshold=threshold, threads=threads)
         assert decisions_of(pool.admit(stream)) == expected, threads
-        assert pool.stats()["dense_candidates"] > 1000
+        assert pool.stats()["dense_candidates"] > count // 3
 
 
 def test_seeds_and_pool_access():

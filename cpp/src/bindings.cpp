@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,8 +86,13 @@ struct PairCorpus {
 void tokenize_pair(const Utf8Texts& queries, const Utf8Texts& choices, TokenizerMode mode, int threads,
                    PairCorpus& corpus) {
   tokenize_and_intern(queries.views, mode, corpus.vocabulary, threads, corpus.queries);
-  tokenize_and_intern(choices.views, mode, corpus.vocabulary,
-                      threads, corpus.choices);
+  // cdist(x, x) and the like: the same strings again intern to the same ids, so copy them.
+  const auto same = [](std::string_view a, std::string_view b) { return a.data() == b.data() && a.size() == b.size(); };
+  if (std::equal(queries.views.begin(), queries.views.end(), choices.views.begin(), choices.views.end(), same)) {
+    corpus.choices = corpus.queries;
+    return;
+  }
+  tokenize_and_intern(choices.views, mode, corpus.vocabulary, threads, corpus.choices);
 }
 
 // Rows per slice so one slice is about this many pairs: signals are checked between slices.

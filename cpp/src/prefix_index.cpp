@@ -433,7 +433,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     in_range += static_cast<size_t>(first_member(members, to) - members.begin());
   }
   const bool direct = postings > kDirectFactor * in_range;
-  if ((direct ? in_range : postings) > scratch.posting_budget) {
+  // (Direct visits cost sketch checks only, bounded by the entries in range: no budget for them.)
+  if (!direct && postings > scratch.posting_budget) {
     scratch.over_budget = true;
     return best;
   }
@@ -490,12 +491,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       for (uint32_t w = 0; w < words; ++w) folded[w] = source[w] | source[w + words];
     }
   }
-  if (scratch.touched.size() > scratch.verify_budget) {
-    scratch.over_budget = true;
-    scratch.touched.clear();
-    return best;
-  }
   bool pattern_ready = false;
+  size_t verifications = 0;
   for (const uint32_t entry : scratch.touched) {
     const uint32_t m = entries.length(entry);
     const uint32_t need = bounds.need(m);
@@ -510,6 +507,10 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
           continue;
         }
       }
+    }
+    if (++verifications > scratch.verify_budget) {
+      scratch.over_budget = true;
+      break;
     }
     ++scratch.verified;
     if (overlap(keys, n, elements_.data() + entries.offset(entry), m, need) < need) continue;

@@ -12,7 +12,7 @@
 
 namespace selfinstruct {
 
-namespace {
+namespace detail {
 
 // One query against many texts: the dense kernel for queries of at most 64 tokens, the blocked
 // kernel beyond.
@@ -63,6 +63,12 @@ class QueryLcs {
   uint32_t n_ = 0;
   bool dense_ = false;
 };
+
+}  // namespace detail
+
+namespace {
+
+using detail::QueryLcs;
 
 // Rows at or above this count pack the choices: packing costs about as much as scoring 10-15
 // rows one choice at a time, and a packed row then costs a small fraction of one.
@@ -198,11 +204,19 @@ void best_matches(const TokenSequences& queries, size_t row_begin, size_t row_en
   });
 }
 
+PrefixScorer::PrefixScorer(size_t vocabulary_size) : lcs_(std::make_unique<detail::QueryLcs>(vocabulary_size)) {}
+PrefixScorer::~PrefixScorer() = default;
+PrefixScorer::PrefixScorer(PrefixScorer&&) noexcept = default;
+PrefixScorer& PrefixScorer::operator=(PrefixScorer&&) noexcept = default;
+
+void PrefixScorer::score(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t count, double* out) {
+  lcs_->assign(query, length);
+  lcs_->score_all(choices, std::min(count, choices.size()), out);
+}
+
 void score_row(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t count,
                size_t vocabulary_size, double* out) {
-  QueryLcs lcs(vocabulary_size);
-  lcs.assign(query, length);
-  lcs.score_all(choices, std::min(count, choices.size()), out);
+  PrefixScorer(vocabulary_size).score(query, length, choices, count, out);
 }
 
 std::vector<ScoredIndex> top_k(const uint32_t* query, uint32_t length, const TokenSequences& choices, size_t k) {

@@ -29,6 +29,7 @@ struct RowScratch {
   std::vector<ScoredIndex> heap;  // min-heap under `better`: the worst kept entry on top
   detail::PackedChoices::Scratch packed;
   LcsPattern pattern;  // the entry, against the prefix's entries the packed kernel leaves out
+  std::optional<PrefixScorer> rows;  // the one-row path, made at its first row
 };
 
 // Rough CPU costs (ns) on one core: a pair on the one-row path, a pair on the packed kernel, and
@@ -162,8 +163,8 @@ void similarity_fields(const TokenSequences& sequences, size_t vocabulary_size, 
         if (prefix) {
           score_packed_row(sequences, entry, *prefix, mine, mine.scores.data());
         } else {
-          score_row(sequences.data(entry), sequences.length(entry), sequences, entry, vocabulary_size,
-                    mine.scores.data());
+          if (!mine.rows) mine.rows.emplace(vocabulary_size);
+          mine.rows->score(sequences.data(entry), sequences.length(entry), sequences, entry, mine.scores.data());
         }
         keep_best(mine.scores.data(), entry, k, mine.heap, out.top_index + row * k, out.top_f + row * k);
         out.mean[row] = entry == 0 ? std::numeric_limits<double>::quiet_NaN()

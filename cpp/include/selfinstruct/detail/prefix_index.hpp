@@ -44,8 +44,9 @@ struct ProbeScratch {
   LcsPattern pattern;
   LengthBounds::QueryBounds bounds;
   std::vector<Match> matches;  // every match of a probe, where the caller asks for them
-  // A probe that would read more postings, or verify more entries, than these gives up and
-  // says so in over_budget (callers that have a cheaper way for such candidates set them).
+  // A probe that would scan more list postings, or count the exact overlap of more entries,
+  // than these gives up and says so in over_budget (callers that have a cheaper way for such
+  // candidates set them; its best and `every` are then incomplete).
   size_t posting_budget = SIZE_MAX;
   size_t verify_budget = SIZE_MAX;
   bool over_budget = false;
