@@ -1,6 +1,7 @@
 #include "selfinstruct/pool.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,9 @@ constexpr uint32_t kUnknownToken = UINT32_MAX - 1;
 // its chunk; past either, it is decided against the chunk's admitted candidates alone.
 constexpr size_t kWithinChunkPostings = 4096;
 constexpr size_t kWithinChunkVerified = 64;
+// Candidates of a chunk that must have given up, and outnumber the listed ones, before the rest
+// of the chunk skips the listing.
+constexpr size_t kDenseChunk = 256;
 }  // namespace
 
 Pool::Pool(double threshold, TokenizerMode mode, int threads)
@@ -162,6 +166,9 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
   if (!chunk_index_) chunk_index_ = std::make_unique<detail::PrefixIndex>(threshold());
   chunk_index_->build_with_ranking_of(*index_, open, threads_);
   std::vector<std::vector<ChunkMatch>> found(static_cast<size_t>(threads_));
+  // Once most of a chunk has given up (one dense cluster, as in a corpus of near-copies), the
+  // rest of it goes straight to the serial pass instead of giving up one by one.
+  std::atomic<size_t> listed{0}, gave_up{0};
   const size_t from = open_position.front() + 1;  // candidates with an open one before them
   detail::parallel_for(chunk.size() - std::min(chunk.size(), from), threads_, 64, [&](size_t begin, size_t end, int worker) {
     detail::ProbeScratch& mine = *chunk_scratch_[static_cast<size_t>(worker)];
@@ -171,14 +178,22 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
     mine.verify_budget = kWithinChunkVerified;
     std::vector<detail::Match>& every = mine.matches;
     for (size_t c = from + begin; c < from + end; ++c) {
+      const size_t given_up = gave_up.load(std::memory_order_relaxed);
+      if (given_up > kDenseChunk && given_up > listed.load(std::memory_order_relaxed)) {
+        within.unlisted[c] = 1;
+        gave_up.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       const auto earlier_open = static_cast<size_t>(
           std::lower_bound(open_position.begin(), open_position.end(), static_cast<uint32_t>(c)) - open_position.begin());
       every.clear();
       chunk_index_->probe(chunk.data(c), chunk.length(c), open, earlier_open, mine, &every);
       if (mine.over_budget) {
         within.unlisted[c] = 1;
+        gave_up.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
+      listed.fetch_add(1, std::memory_order_relaxed);
       for (const detail::Match& match : every) {
         found[static_cast<size_t>(worker)].push_back(
             ChunkMatch{static_cast<uint32_t>(c), open_position[static_cast<size_t>(match.index)], match.score});
