@@ -51,8 +51,11 @@ std::vector<Decision> Pool::admit(const std::vector<std::string_view>& texts,
   std::vector<Decision> decisions;
   decisions.reserve(texts.size());
   try {
-    for (size_t begin = 0; begin < texts.size(); begin += kChunk) {
-      const size_t end = std::min(texts.size(), begin + kChunk);
+    // Equal chunks of at most kChunk: a short last chunk pays a chunk's fixed costs for little work.
+    const size_t chunks = (texts.size() + kChunk - 1) / kChunk;
+    const size_t chunk_size = chunks == 0 ? kChunk : (texts.size() + chunks - 1) / chunks;
+    for (size_t begin = 0; begin < texts.size(); begin += chunk_size) {
+      const size_t end = std::min(texts.size(), begin + chunk_size);
       const std::vector<std::string_view> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
                                                 texts.begin() + static_cast<std::ptrdiff_t>(end));
       TokenSequences chunk;
