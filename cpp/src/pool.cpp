@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +22,13 @@ constexpr size_t kWithinChunkVerified = 64;
 // Candidates of a chunk that must have given up, and outnumber the listed ones, before the rest
 // of the chunk skips the listing.
 constexpr size_t kDenseChunk = 256;
+
+// One scratch per worker, kept across calls (its stamp array spans the index it probes, and
+// filling a fresh one for every call would make small batches cost O(pool)); counters zeroed.
+void ready_workers(std::vector<std::unique_ptr<detail::ProbeScratch>>& workers, int threads) {
+  while (workers.size() < static_cast<size_t>(threads)) workers.push_back(std::make_unique<detail::ProbeScratch>());
+  for (auto& mine : workers) mine->probed = mine->verified = mine->lcs = 0;
+}
 }  // namespace
 
 Pool::Pool(double threshold, TokenizerMode mode, int threads)
@@ -80,10 +88,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
 
   const size_t first = out.size();
   out.resize(first + chunk.size());
-  // Working memory kept across calls: its stamp array spans the pool, and filling a fresh one
-  // for every call would make small batches cost O(pool).
-  while (scratch_.size() < static_cast<size_t>(threads_)) scratch_.push_back(std::make_unique<detail::ProbeScratch>());
-  for (auto& mine : scratch_) mine->probed = mine->verified = mine->lcs = 0;
+  ready_workers(scratch_, threads_);
 
   // Phase 1, parallel: every candidate against the pool as it stood before this chunk.
   if (before > 0) {
@@ -104,7 +109,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   // Candidates whose matches within the chunk were too many to list (dense clusters of near
   // duplicates) are probed against an index of this chunk's admitted candidates instead.
   std::vector<int64_t> admitted_as(chunk.size(), -1);
-  TokenSequences admitted;
+  TokenSequences admitted;  // this chunk's admitted candidates, once a dense candidate needs them
   bool admitted_indexed = false;
   detail::ProbeScratch& serial = *chunk_scratch_[0];
   serial.posting_budget = serial.verify_budget = SIZE_MAX;  // this probe must not give up
@@ -118,8 +123,12 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
       if (match->score > best.score || (match->score == best.score && entry < best.index)) best = {match->score, entry};
     }
     stats_.dense_candidates += within.unlisted[c];
-    if (within.unlisted[c] && admitted.size() > 0) {
+    if (within.unlisted[c] && size() > before) {
       if (!admitted_indexed) {
+        // Built at the first such candidate, from the candidates admitted so far (most chunks have none).
+        for (size_t entry = before; entry < size(); ++entry) {
+          admitted.append(sequences_.data(entry), sequences_.length(entry));
+        }
         chunk_index_->build_with_ranking_of(*index_, admitted, 1);
         admitted_indexed = true;
       }
@@ -133,8 +142,10 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     if (decision.best_index < 0) {
       decision.index = admitted_as[c] = static_cast<int64_t>(size());
       sequences_.append(chunk.data(c), chunk.length(c));
-      admitted.append(chunk.data(c), chunk.length(c));
-      if (admitted_indexed) chunk_index_->add_pending(admitted, 1);
+      if (admitted_indexed) {
+        admitted.append(chunk.data(c), chunk.length(c));
+        chunk_index_->add_pending(admitted, 1);
+      }
     }
   }
   // The admitted candidates are indexed at the start of the next chunk (after a rebuild, if one is due).
@@ -154,10 +165,7 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
   // match above the threshold; which of those get admitted is settled in order afterwards.
   ChunkMatches within;
   within.unlisted.assign(chunk.size(), 0);
-  while (chunk_scratch_.size() < static_cast<size_t>(threads_)) {
-    chunk_scratch_.push_back(std::make_unique<detail::ProbeScratch>());
-  }
-  for (auto& mine : chunk_scratch_) mine->probed = mine->verified = mine->lcs = 0;
+  ready_workers(chunk_scratch_, threads_);
   TokenSequences open;
   std::vector<uint32_t> open_position;  // where each open candidate sits in the chunk
   for (size_t c = 0; c < chunk.size(); ++c) {
