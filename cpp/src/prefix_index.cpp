@@ -454,6 +454,50 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       }
     }
   }
+  // The usual case: every partner length is tabulated and below the saturated length, so each
+  // posting is judged without branches (which half of them pass is unpredictable) and the few
+  // that pass every filter are checked against the stamp and the full sketches afterwards.
+  const bool branch_free = !direct && !bounds.any_length_needs_one && bounds.last < Posting::kSaturated &&
+                           bounds.last - bounds.first < bounds.table.size();
+  if (branch_free) {
+    auto& passed = scratch.passed;
+    if (passed.size() < postings) passed.resize(postings);
+    uint32_t* out = passed.data();
+    size_t kept = 0, examined = 0;
+    const uint32_t first = bounds.first, span = bounds.last - bounds.first;
+    const uint32_t* need_of = bounds.table.data();
+    for (const Lookup& lookup : lookups) {
+      if (lookup.head == SignatureTable::kEnd) continue;
+      const uint32_t probe_room = n + lookup.slack - lookup.position, slack = lookup.slack;
+      table_of(lookup.key).scan_blocks(lookup.head, [&](const Posting* items, uint32_t count) {
+        for (uint32_t k = count; k > 0; --k) {
+          const Posting& posting = items[k - 1];
+          const uint32_t m = posting.length, offset = m - first;
+          const bool in_range = offset <= span;
+          const uint32_t need = need_of[in_range ? offset : 0];
+          const bool earlier = posting.entry < to;
+          examined += earlier;
+          const bool pass = in_range & earlier & (need <= probe_room) & (posting.position + need <= m + slack) &
+                            (static_cast<uint32_t>(detail::popcount64(folded & ~posting.sketch)) + need <= n) &
+                            (static_cast<uint32_t>(detail::popcount64(posting.sketch & ~folded)) + need <= m);
+          out[kept] = posting.entry;
+          kept += pass;
+        }
+      });
+    }
+    scratch.probed += examined;
+    for (size_t k = 0; k < kept; ++k) {
+      const uint32_t entry = out[k];
+      if (scratch.stamp[entry] == scratch.epoch) continue;
+      const uint32_t m = entries.length(entry);
+      const uint32_t need = bounds.need(m);
+      const uint64_t other = sketches_[entry];
+      if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) continue;
+      scratch.stamp[entry] = scratch.epoch;
+      scratch.touched.push_back(entry);
+    }
+    lookups.clear();  // scanned
+  }
   for (const Lookup& lookup : lookups) {
     if (lookup.head == SignatureTable::kEnd) continue;
     table_of(lookup.key).scan(lookup.head, [&](const Posting& posting) {

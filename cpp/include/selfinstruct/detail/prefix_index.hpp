@@ -39,6 +39,7 @@ struct ProbeScratch {
   std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued for this probe
   uint32_t epoch = 0;
   std::vector<uint32_t> touched;
+  std::vector<uint32_t> passed;  // entries whose postings passed the posting filters, before dedup
   std::vector<uint64_t> elements;
   std::vector<uint64_t> wide;  // the candidate's wide sketch at every width (see WideSketches)
   LcsPattern pattern;

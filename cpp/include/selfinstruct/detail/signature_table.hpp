@@ -109,6 +109,18 @@ class SignatureTable {
     }
   }
 
+  // Calls visit(postings, count) for each block of the list, newest block first; within a block
+  // the newest posting is last.
+  template <typename Visit>
+  void scan_blocks(uint32_t head, Visit&& visit) const {
+    for (uint32_t block = head; block != kEnd;) {
+      const uint32_t* header = arena_.data() + block;
+      const bool oldest = is_oldest(header[0]);
+      visit(reinterpret_cast<const Posting*>(header + (oldest ? kOldestHeader : kHeader)), count_of(header[0]));
+      block = oldest ? kEnd : header[kNext];
+    }
+  }
+
   void push(uint64_t key, const Posting& posting) {
     if (4 * (used_ + 1) > 3 * slots_.size()) grow();
     const uint32_t print = fingerprint(key);
