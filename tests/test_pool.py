@@ -136,6 +136,24 @@ def test_dense_clusters_within_a_chunk_equal_brute_force(threshold, count, max_l
         assert pool.stats()["dense_candidates"] > count // 3
 
 
+def test_truncate_after_long_pair_lists_equals_a_fresh_pool():
+    # A small vocabulary makes word pairs frequent: their lists grow past the split point and are
+    # split by entry length. Truncating must unlink the dropped entries from those lists too.
+    rng = random.Random(41)
+    stream = near_duplicate_stream(rng, 9000, bases=3000, max_len=14)
+    first, dropped, later = stream[:4000], stream[4000:7000], stream[7000:]
+    pool = si.Pool(threads=2)
+    pool.admit(first)
+    kept = len(pool)
+    pool.admit(dropped[:2000])
+    pool.admit(dropped[2000:])  # indexes the entries admitted by the previous call
+    pool.truncate(kept)
+    fresh = si.Pool(threads=2)
+    fresh.admit(first)
+    assert decisions_of(pool.admit(later)) == decisions_of(fresh.admit(later))
+    assert pool.texts == fresh.texts
+
+
 def test_seeds_and_pool_access():
     pool = si.Pool(["Write a poem about the sea"], threshold=0.7)
     result = pool.admit(["write a poem about the sea!", "Tell me a joke about cats"])

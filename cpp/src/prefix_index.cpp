@@ -45,16 +45,20 @@ inline uint64_t class_first(uint32_t length_class) {
   const uint32_t octave = (length_class + 4) / 4;
   return uint64_t{4 + length_class % 4} << (octave - 2);
 }
-// Pair signatures carry the entry length, so a probe only visits lengths that can match.
-#ifndef SELFINSTRUCT_LENGTH_BUCKET
-#define SELFINSTRUCT_LENGTH_BUCKET 3
-#endif
-constexpr uint32_t kLengthBucket = SELFINSTRUCT_LENGTH_BUCKET;
-// `loose` marks pairs that lie beyond the 2-prefix a same-length partner needs: only partners
-// that need less overlap (shorter ones, at usual thresholds) can use them, so the others skip
-// those lists instead of reading postings they would reject one by one.
-inline uint64_t pair_key(uint64_t first, uint64_t second, uint32_t length, bool loose) {
-  return mix(mix(mix(first * 4 + kPair) ^ second) + 2 * (length / kLengthBucket) + (loose ? 1 : 0));
+// A pair's list holds every entry length: most pairs are rare, and one lookup per pair (the
+// posting filters reject the lengths that cannot match) beats one per length bucket.
+inline uint64_t pair_key(uint64_t first, uint64_t second) { return mix(mix(first * 4 + kPair) ^ second); }
+// Once a pair's list passes kSplitAt postings, it is split into lists by entry length bucket, so
+// a probe only reads the lengths that can match. `loose` marks pairs that lie beyond the 2-prefix
+// a same-length partner needs: only partners that need less overlap (shorter ones, at usual
+// thresholds) can use them, so the others skip those lists.
+constexpr uint32_t kSplitAt = 48;
+constexpr uint32_t kLengthBucket = 3;
+// Derived from what identifies the pair's slot (fingerprint and shard), so pairs that share a
+// slot also share its bucket lists; the shard bits stay, so a bucket list lives in its pair's shard.
+inline uint64_t split_key(uint64_t pair, uint32_t length, bool loose, uint64_t shard_mask) {
+  const uint64_t identity = (uint64_t{SignatureTable::fingerprint(pair)} << 32) | (pair & shard_mask);
+  return (mix(identity + 2 * (length / kLengthBucket) + (loose ? 1 : 0) + 1) & ~shard_mask) | (pair & shard_mask);
 }
 
 // Size of the intersection of two sorted key lists, stopping once `need` is out of reach.
@@ -133,27 +137,36 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   reset();
   // Posting space is reserved for the growth until the next rebuild: untouched reserved pages
   // cost no memory, and the arena is never copied on the way.
-  const size_t signatures = signatures_of(entries);
-  for (SignatureTable& shard : shards_) {
-    shard.reserve_keys(signatures / kShards);
-    shard.reserve_postings(kRebuildGrowth * signatures / kShards);
+  const SignatureCounts signatures = signatures_of(entries);
+  for (size_t set = 0; set < tables_.size(); ++set) {
+    for (SignatureTable& shard : tables_[set]) {
+      shard.reserve_keys(signatures.keys[set] / kShards);
+      shard.reserve_postings(kRebuildGrowth * signatures.postings[set] / kShards);
+    }
   }
   add_pending(entries, threads);
   built_at_ = entries.size();
   built_ = true;
 }
 
-size_t PrefixIndex::signatures_of(const TokenSequences& entries) const {
-  size_t signatures = 0;
+PrefixIndex::SignatureCounts PrefixIndex::signatures_of(const TokenSequences& entries) const {
+  size_t singles = 0, pairs = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const Layout shape = layout(entries.length(i));
-    signatures += shape.single_prefix + size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
+    singles += shape.single_prefix;
+    pairs += size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
   }
-  return signatures;
+  // Which pairs get split is not known in advance: room for a fair share, the rest grows.
+  SignatureCounts counts;
+  counts.keys = {singles, pairs / 2, pairs / 16};
+  counts.postings = {singles, pairs, pairs / 2};
+  return counts;
 }
 
 void PrefixIndex::reset() {
-  for (SignatureTable& shard : shards_) shard.release();
+  for (auto& set : tables_) {
+    for (SignatureTable& shard : set) shard.release();
+  }
   forget_entries();
 }
 
@@ -173,12 +186,17 @@ void PrefixIndex::forget_entries() {
 void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads) {
   forget_entries();
   rank_ = other.rank_;
+  split_pairs_ = false;  // lists over one chunk stay short
   // Each shard is sized once for these entries; a table of the same size as last time is only
   // emptied, not reallocated, so a stream of similar chunks reuses one set of tables.
-  const size_t signatures = signatures_of(entries);
-  for (SignatureTable& shard : shards_) {
-    shard.clear(signatures / kShards);
-    shard.reserve_postings(signatures / kShards);
+  const SignatureCounts signatures = signatures_of(entries);
+  for (size_t set = 0; set < tables_.size(); ++set) {
+    for (SignatureTable& shard : tables_[set]) {
+      // (Room for every pair: within one chunk, most pairs are distinct, and none are split.)
+      const size_t keys = set == kPairLists ? signatures.postings[set] : set == kSplitPairLists ? 0 : signatures.keys[set];
+      shard.clear(keys / kShards);
+      shard.reserve_postings(keys == 0 ? 0 : signatures.postings[set] / kShards);
+    }
   }
   built_ = true;
   add_pending(entries, threads);
@@ -217,12 +235,11 @@ template <typename Visit>
 void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
   const bool paired = shape.pair_prefix > 0;
   for (uint32_t b = 1; paired && b < shape.pair_prefix; ++b) {
-    const bool loose = uint64_t{b} + shape.same_length_need > uint64_t{length} + 1;
-    for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b], length, loose), b);
+    for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
   }
   const uint32_t own_class = length_class(length);
   for (uint32_t i = 0; i < shape.single_prefix; ++i) {
-    visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i], own_class), i);
+    visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i], own_class), i, kSingleLists);
   }
 }
 
@@ -282,9 +299,10 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
           const size_t first = slice + part * per_part, last = std::min(slice_end, first + per_part);
           for (size_t entry = first; entry < last; ++entry) {
             const uint32_t m = entries.length(entry);
-            for_each_signature(elements_.data() + entries.offset(entry), m, layout(m), [&](uint64_t key, uint32_t position) {
-              mine[key & (kShards - 1)].push_back(PendingPush{key, posting_of(entry, m, position)});
-            });
+            for_each_signature(elements_.data() + entries.offset(entry), m, layout(m),
+                               [&](uint64_t key, uint32_t position, TableSet set) {
+                                 mine[key & (kShards - 1)].push_back(PendingPush{key, posting_of(entry, m, position), set});
+                               });
           }
         }
       });
@@ -292,29 +310,54 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
         for (size_t shard = begin; shard < end; ++shard) {
           // Pushes go through a short queue: a key's slot is prefetched when it is queued and its
           // list when it is half way, so each push finds both in cache instead of waiting twice.
-          SignatureTable& table = shards_[shard];
           constexpr size_t kAhead = 16;
           const PendingPush* queue[kAhead];
           size_t queued = 0;
           for (size_t part = 0; part < parts; ++part) {
             for (const PendingPush& item : buckets[part * kShards + shard]) {
-              table.prefetch_slot(item.key);
-              if (queued >= kAhead / 2) table.prefetch_list_of(queue[(queued - kAhead / 2) % kAhead]->key);
+              tables_[item.set][shard].prefetch_slot(item.key);
+              if (queued >= kAhead / 2) {
+                // Half way: the slot is in cache; fetch the list (or a split pair's bucket slot).
+                const PendingPush& half_way = *queue[(queued - kAhead / 2) % kAhead];
+                const SignatureTable& table = tables_[half_way.set][shard];
+                const uint32_t head = table.head(half_way.key);
+                if (head == SignatureTable::kSplit) {
+                  tables_[kSplitPairLists][shard].prefetch_slot(split_key_of(half_way.key, half_way.posting, entries));
+                } else {
+                  table.prefetch_list(head);
+                }
+              }
               const PendingPush*& next = queue[queued % kAhead];
-              if (queued >= kAhead) table.push(next->key, next->posting);
+              if (queued >= kAhead) push(shard, *next, entries);
               next = &item;
               ++queued;
             }
           }
-          for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) {
-            table.push(queue[k % kAhead]->key, queue[k % kAhead]->posting);
-          }
+          for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) push(shard, *queue[k % kAhead], entries);
         }
       });
     }
   } catch (...) {
     reset();  // some shards hold the batch and some do not: start over at the next admission
     throw;
+  }
+}
+
+uint64_t PrefixIndex::split_key_of(uint64_t pair, const Posting& posting, const TokenSequences& entries) const {
+  const uint32_t length = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
+  const bool loose = uint64_t{posting.position} + layout(length).same_length_need > uint64_t{length} + 1;
+  return split_key(pair, length, loose, kShards - 1);
+}
+
+void PrefixIndex::push(size_t shard, const PendingPush& item, const TokenSequences& entries) {
+  SignatureTable& table = tables_[item.set][shard];
+  const uint32_t size = table.push(item.key, item.posting);
+  if (item.set != kPairLists || !split_pairs_ || (size > 0 && size <= kSplitAt)) return;
+  SignatureTable& split_lists = tables_[kSplitPairLists][shard];
+  if (size == 0) {
+    split_lists.push(split_key_of(item.key, item.posting, entries), item.posting);
+  } else {
+    table.split(item.key, [&](const Posting& moved) { split_lists.push(split_key_of(item.key, moved, entries), moved); });
   }
 }
 
@@ -329,7 +372,14 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
     const size_t entry = indexed_ - 1;
     const uint32_t m = entries.length(entry);
     const uint64_t* keys = elements_.data() + entries.offset(entry);
-    for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t) { shards_[key & (kShards - 1)].pop(key); });
+    for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t position, TableSet set) {
+      SignatureTable& table = tables_[set][key & (kShards - 1)];
+      if (set == kPairLists && table.head(key) == SignatureTable::kSplit) {
+        tables_[kSplitPairLists][key & (kShards - 1)].pop(split_key_of(key, posting_of(entry, m, position), entries));
+      } else {
+        table.pop(key);
+      }
+    });
     --class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
     members_[length_class(m)].pop_back();
     elements_.resize(entries.offset(entry));
@@ -360,7 +410,9 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   const uint64_t* keys = scratch.elements.data();
   const uint64_t sketch = sketch_of(keys, n);
   const uint32_t folded = fold(sketch);
-  const auto table_of = [&](uint64_t key) -> const SignatureTable& { return shards_[key & (kShards - 1)]; };
+  const auto table_of = [&](const Lookup& lookup) -> const SignatureTable& {
+    return tables_[lookup.set][lookup.key & (kShards - 1)];
+  };
 
   // Queues every entry of the list of `key` that may pass; `position` is the candidate side's
   // (last) element position, `slack` 1 for pairs (2-prefix) and 0 for singles (1-prefix).
@@ -368,11 +420,14 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   auto& lookups = scratch.lookups;
   lookups.clear();
   const bool paired = shape.pair_prefix > 0;
+  auto& partner_buckets = scratch.partner_buckets;
+  partner_buckets.clear();
   if (paired) {
-    // Pair-indexed partners, one length at a time: only pairs inside the pair-specific 2-prefix.
-    // Lengths share a signature within a bucket; a bucket's pairs reach as far as its
-    // loosest (smallest-need) pair-indexed length allows.
+    // Pair-indexed partners: only pairs inside the pair-specific 2-prefix of some partner length.
+    // Per length bucket (for split pair lists), its pairs reach as far as its loosest
+    // (smallest-need) pair-indexed length allows.
     const uint32_t last_m = std::min(bounds.last, longest_);
+    uint32_t reach = 0;
     for (uint32_t m = bounds.first; m <= last_m;) {
       const uint32_t bucket_end = std::min(last_m, (m / kLengthBucket + 1) * kLengthBucket - 1);
       uint32_t last_b = 0;
@@ -383,12 +438,11 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         last_b = std::max(last_b, std::min(shape.pair_prefix - 1, n + 1 - bounds.need(m)));
         loose = loose || bounds.need(m) < partner.same_length_need;
       }
-      for (uint32_t b = 1; b <= last_b; ++b) {
-        for (uint32_t a = 0; a < b; ++a) {
-          lookups.push_back({pair_key(keys[a], keys[b], bucket_end, false), b, 1, 0});
-          if (loose) lookups.push_back({pair_key(keys[a], keys[b], bucket_end, true), b, 1, 0});
-        }
-      }
+      if (last_b > 0) partner_buckets.push_back({bucket_end, last_b, loose});
+      reach = std::max(reach, last_b);
+    }
+    for (uint32_t b = 1; b <= reach; ++b) {
+      for (uint32_t a = 0; a < b; ++a) lookups.push_back({pair_key(keys[a], keys[b]), b, 1, 0, kPairLists});
     }
   }
   // Single-element lists, one length class at a time, only classes holding entries of that kind.
@@ -409,15 +463,34 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       if (least >= 1 && least <= n) single_prefix = std::min(single_prefix, n - least + 1);
     }
     for (uint32_t i = 0; i < single_prefix; ++i) {
-      if (singles) lookups.push_back({single_key(kSingle, keys[i], c), i, 0, 0});
-      if (paired_singles) lookups.push_back({single_key(kSingleOfPaired, keys[i], c), i, 0, 0});
+      if (singles) lookups.push_back({single_key(kSingle, keys[i], c), i, 0, 0, kSingleLists});
+      if (paired_singles) lookups.push_back({single_key(kSingleOfPaired, keys[i], c), i, 0, 0, kSingleLists});
     }
   }
-  for (const Lookup& lookup : lookups) table_of(lookup.key).prefetch_slot(lookup.key);
-  for (Lookup& lookup : lookups) {
-    const SignatureTable& table = table_of(lookup.key);
+  for (const Lookup& lookup : lookups) table_of(lookup).prefetch_slot(lookup.key);
+  const size_t primary = lookups.size();
+  for (size_t k = 0; k < primary; ++k) {
+    Lookup& lookup = lookups[k];
+    const SignatureTable& table = table_of(lookup);
     lookup.head = table.head(lookup.key);
     table.prefetch_list(lookup.head);
+    if (lookup.head != SignatureTable::kSplit) continue;
+    // A frequent pair: read only the bucket lists of partner lengths this pair position can match.
+    const uint64_t pair = lookup.key;
+    const uint32_t position = lookup.position;
+    for (const PartnerBucket& bucket : partner_buckets) {
+      if (position > bucket.last_position) continue;
+      for (const bool loose : {false, true}) {
+        if (loose && !bucket.loose) continue;
+        lookups.push_back({split_key(pair, bucket.last_length, loose, kShards - 1), position, 1, 0, kSplitPairLists});
+        table_of(lookups.back()).prefetch_slot(lookups.back().key);
+      }
+    }
+  }
+  for (size_t k = primary; k < lookups.size(); ++k) {
+    Lookup& lookup = lookups[k];
+    lookup.head = table_of(lookup).head(lookup.key);
+    table_of(lookup).prefetch_list(lookup.head);
   }
   // Where the lists hold more postings than there are entries of the partner lengths to visit
   // (long texts, where no element is rare; low thresholds), visiting those entries directly is
@@ -425,8 +498,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   const size_t to = std::min(before, indexed_);
   size_t postings = 0, in_range = 0;
   for (const Lookup& lookup : lookups) {
-    postings += table_of(lookup.key).list_size(lookup.head);
-    table_of(lookup.key).prefetch_postings(lookup.head);
+    postings += table_of(lookup).list_size(lookup.head);
+    table_of(lookup).prefetch_postings(lookup.head);
   }
   for (uint32_t c = length_class(lo); c <= length_class(hi) && postings > kDirectFactor * in_range; ++c) {
     const std::vector<Member>& members = members_[c];
@@ -467,9 +540,9 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     const uint32_t first = bounds.first, span = bounds.last - bounds.first;
     const uint32_t* need_of = bounds.table.data();
     for (const Lookup& lookup : lookups) {
-      if (lookup.head == SignatureTable::kEnd) continue;
+      if (!SignatureTable::holds_list(lookup.head)) continue;
       const uint32_t probe_room = n + lookup.slack - lookup.position, slack = lookup.slack;
-      table_of(lookup.key).scan_blocks(lookup.head, [&](const Posting* items, uint32_t count) {
+      table_of(lookup).scan_blocks(lookup.head, [&](const Posting* items, uint32_t count) {
         for (uint32_t k = count; k > 0; --k) {
           const Posting& posting = items[k - 1];
           const uint32_t m = posting.length, offset = m - first;
@@ -499,8 +572,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     lookups.clear();  // scanned
   }
   for (const Lookup& lookup : lookups) {
-    if (lookup.head == SignatureTable::kEnd) continue;
-    table_of(lookup.key).scan(lookup.head, [&](const Posting& posting) {
+    if (!SignatureTable::holds_list(lookup.head)) continue;
+    table_of(lookup).scan(lookup.head, [&](const Posting& posting) {
       if (posting.entry >= to) return true;  // lists are newest first: entries indexed after `before`
       ++scratch.probed;
       const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;

@@ -24,18 +24,32 @@ struct Match {
   int64_t index = -1;
 };
 
+// The index keeps three sets of tables: single-element lists, element-pair lists, and the lists
+// of pairs whose list grew long enough to be split by entry length.
+enum TableSet : uint8_t { kSingleLists = 0, kPairLists = 1, kSplitPairLists = 2 };
+
 // One signature a probe looks up: where its (last) element sits in the candidate, the prefix
-// slack (1 for pairs, 0 for singles), and the list head once resolved.
+// slack (1 for pairs, 0 for singles), the list head once resolved, and its table set.
 struct Lookup {
   uint64_t key;
   uint32_t position;
   uint32_t slack;
   uint32_t head;
+  TableSet set;
+};
+
+// A probe's view of one length bucket of pair-indexed partners: its last length, how far into
+// the candidate's elements its pairs reach, and whether its loose pairs can match.
+struct PartnerBucket {
+  uint32_t last_length;
+  uint32_t last_position;
+  bool loose;
 };
 
 // Per-thread working memory for probes.
 struct ProbeScratch {
   std::vector<Lookup> lookups;
+  std::vector<PartnerBucket> partner_buckets;
   std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued for this probe
   uint32_t epoch = 0;
   std::vector<uint32_t> touched;
@@ -91,15 +105,24 @@ class PrefixIndex {
   struct PendingPush {
     uint64_t key;
     Posting posting;
+    TableSet set;
   };
+  // Appends a signature's posting; a pair list past kSplitAt postings is split into per-length
+  // bucket lists, and the pair's later postings go straight to those.
+  void push(size_t shard, const PendingPush& item, const TokenSequences& entries);
+  // The bucket list of a split pair that holds this posting.
+  uint64_t split_key_of(uint64_t pair, const Posting& posting, const TokenSequences& entries) const;
   static constexpr size_t kPublishSlice = 8192;  // entries hashed per pass (bounds the buckets' memory)
   std::vector<std::vector<PendingPush>> publish_buckets_;  // [part * kShards + shard], kept for reuse
   // Forgets every entry and returns the shards' memory (the next admission rebuilds).
   void reset();
   // Forgets every entry, leaving the shards to the caller.
   void forget_entries();
-  // How many signatures the entries publish.
-  size_t signatures_of(const TokenSequences& entries) const;
+  // How many keys and postings the entries publish, per table set (an estimate for split pairs).
+  struct SignatureCounts {
+    std::array<size_t, 3> keys, postings;
+  };
+  SignatureCounts signatures_of(const TokenSequences& entries) const;
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
     return token < rank_->size() ? (*rank_)[token] : 0x7FFFFFFFu - token;
@@ -114,6 +137,7 @@ class PrefixIndex {
   Layout compute_layout(uint32_t length) const;
   static constexpr uint32_t kCachedLayouts = 257;  // as many as LengthBounds caches
   std::vector<Layout> layouts_;
+  // Calls visit(key, position, set) for every signature of an entry.
   template <typename Visit>
   void for_each_signature(const uint64_t* keys, uint32_t length, const Layout& layout, Visit&& visit) const;
 
@@ -130,10 +154,12 @@ class PrefixIndex {
   // below what a match needs, sparing the exact overlap count.
   std::vector<uint64_t> wide_words_;   // every long entry's wide sketch, back to back
   std::vector<uint64_t> wide_starts_;  // per indexed entry: where its wide sketch starts (+1 end)
-  // The lists of committed entries, split by key into shards that workers fill in parallel.
+  // The lists of committed entries, split by key into shards that workers fill in parallel (the
+  // low bits of a key pick its shard in every table set).
   static constexpr size_t kShards = 16;
   static constexpr size_t kParallelFrom = 2048;  // fewer entries than this are indexed on one thread
-  std::array<SignatureTable, kShards> shards_;
+  std::array<std::array<SignatureTable, kShards>, 3> tables_;  // [TableSet][shard]
+  bool split_pairs_ = true;  // whether long pair lists are split (not in short-lived chunk indexes)
   size_t indexed_ = 0;
   // Length range of the entries ever indexed (bounds, also after truncate): a probe only needs
   // the partner lengths inside it, which shortens its prefix and skips lists it cannot match.

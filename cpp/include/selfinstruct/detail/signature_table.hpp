@@ -33,6 +33,14 @@ static_assert(sizeof(Posting) == 12, "three words per posting");
 class SignatureTable {
  public:
   static constexpr uint32_t kEnd = UINT32_MAX;
+  // The head of a key whose list the caller split into other lists (see split()).
+  static constexpr uint32_t kSplit = UINT32_MAX - 1;
+  static bool holds_list(uint32_t head) { return head < kSplit; }
+  // Keys with the same fingerprint (and table) share one slot, so one list and one split state.
+  static uint32_t fingerprint(uint64_t key) {
+    const auto print = static_cast<uint32_t>(key >> 32);
+    return print == 0 ? 1 : print;
+  }
 
   SignatureTable() { clear(); }
   // Empties the table for about `keys` keys, keeping its memory where it is of that size.
@@ -75,13 +83,13 @@ class SignatureTable {
     }
   }
   void prefetch_list(uint32_t head) const {
-    if (head != kEnd) __builtin_prefetch(arena_.data() + head);
+    if (holds_list(head)) __builtin_prefetch(arena_.data() + head);
   }
   void prefetch_list_of(uint64_t key) const { prefetch_list(head(key)); }
   // Once the list's header is in cache: prefetches the cache lines of its newest block after the
   // first, so that the scan does not wait on each of them in turn.
   void prefetch_postings(uint32_t head) const {
-    if (head == kEnd) return;
+    if (!holds_list(head)) return;
     const uint32_t word = arena_[head];
     const uint32_t* items = arena_.data() + head + (is_oldest(word) ? kOldestHeader : kHeader);
     const auto end = reinterpret_cast<uintptr_t>(items + 3 * std::min<uint32_t>(count_of(word), kPrefetchedPostings));
@@ -91,14 +99,14 @@ class SignatureTable {
   }
   // How many postings the list starting at `head` holds.
   uint32_t list_size(uint32_t head) const {
-    if (head == kEnd) return 0;
+    if (!holds_list(head)) return 0;
     const uint32_t word = arena_[head];
     return count_of(word) + (is_oldest(word) ? 0 : arena_[head + kBefore]);
   }
   // Calls visit(posting) newest first, from a list head, until it returns false.
   template <typename Visit>
   void scan(uint32_t head, Visit&& visit) const {
-    for (uint32_t block = head; block != kEnd;) {
+    for (uint32_t block = head; holds_list(block);) {
       const uint32_t* header = arena_.data() + block;
       const bool oldest = is_oldest(header[0]);
       const auto* items = reinterpret_cast<const Posting*>(header + (oldest ? kOldestHeader : kHeader));
@@ -113,7 +121,7 @@ class SignatureTable {
   // the newest posting is last.
   template <typename Visit>
   void scan_blocks(uint32_t head, Visit&& visit) const {
-    for (uint32_t block = head; block != kEnd;) {
+    for (uint32_t block = head; holds_list(block);) {
       const uint32_t* header = arena_.data() + block;
       const bool oldest = is_oldest(header[0]);
       visit(reinterpret_cast<const Posting*>(header + (oldest ? kOldestHeader : kHeader)), count_of(header[0]));
@@ -121,7 +129,9 @@ class SignatureTable {
     }
   }
 
-  void push(uint64_t key, const Posting& posting) {
+  // Appends to the key's list and returns the list's new size, or 0 (nothing appended) when the
+  // key's list was split.
+  uint32_t push(uint64_t key, const Posting& posting) {
     if (4 * (used_ + 1) > 3 * slots_.size()) grow();
     const uint32_t print = fingerprint(key);
     Slot& slot = slots_[find_slot(print)];
@@ -130,6 +140,7 @@ class SignatureTable {
       ++used_;
     }
     uint32_t block = slot.head;
+    if (block == kSplit) return 0;
     if (block == kEnd) {
       block = slot.head = allocate_oldest(0);
     } else if (count_of(arena_[block]) == capacity_of(arena_[block])) {
@@ -159,12 +170,37 @@ class SignatureTable {
     items[count_of(word)] = posting;
     ++arena_[block];  // the count is the word's low bits
     ++postings_;
+    return list_size(block);
+  }
+
+  // Hands the key's postings to take(posting), oldest first, frees its list and marks the key
+  // split: from then on push() refuses it and head() returns kSplit. Lists of at most
+  // kMaxCapacity postings only (one block).
+  template <typename Take>
+  void split(uint64_t key, Take&& take) {
+    if (4 * (used_ + 1) > 3 * slots_.size()) grow();
+    Slot& slot = slots_[find_slot(fingerprint(key))];
+    const uint32_t block = slot.head;
+    if (holds_list(block)) {
+      const uint32_t word = arena_[block];
+      if (!is_oldest(word)) throw std::logic_error("only single-block lists can be split");
+      const auto* items = reinterpret_cast<const Posting*>(arena_.data() + block + kOldestHeader);
+      for (uint32_t k = 0; k < count_of(word); ++k) take(items[k]);
+      postings_ -= count_of(word);
+      free_block(block);
+    }
+    if (slot.print == 0) {
+      slot.print = fingerprint(key);
+      ++used_;
+    }
+    slot.head = kSplit;
   }
 
   // Unlinks the newest posting of `key` (callers pop the newest entry's postings only).
   void pop(uint64_t key) {
     Slot& slot = slots_[find_slot(fingerprint(key))];
     const uint32_t block = slot.head;
+    if (!holds_list(block)) throw std::logic_error("pop of a key without a list");
     const uint32_t word = --arena_[block];
     if (count_of(word) == 0) {
       slot.head = is_oldest(word) ? kEnd : arena_[block + kNext];
@@ -211,10 +247,6 @@ class SignatureTable {
   static uint32_t count_of(uint32_t word) { return word & 0xFFFFu; }
   static uint32_t capacity_of(uint32_t word) { return (word & ~kOldestFlag) >> kCapacityShift; }
   static bool is_oldest(uint32_t word) { return (word & kOldestFlag) != 0; }
-  static uint32_t fingerprint(uint64_t key) {
-    const auto print = static_cast<uint32_t>(key >> 32);
-    return print == 0 ? 1 : print;
-  }
   size_t find_slot(uint32_t print) const {
     size_t slot = print & (slots_.size() - 1);
     while (slots_[slot].print != 0 && slots_[slot].print != print) slot = (slot + 1) & (slots_.size() - 1);
