@@ -309,31 +309,51 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
       parallel_for(kShards, static_cast<int>(parts), 1, [&](size_t begin, size_t end, int) {
         for (size_t shard = begin; shard < end; ++shard) {
           // Pushes go through a short queue: a key's slot is prefetched when it is queued and its
-          // list when it is half way, so each push finds both in cache instead of waiting twice.
+          // list half way, so each push finds both in cache instead of waiting twice. A split
+          // pair's bucket slot is prefetched half way instead, and its list at three quarters.
           constexpr size_t kAhead = 16;
-          const PendingPush* queue[kAhead];
+          struct Queued {
+            const PendingPush* item;
+            uint64_t split_key;
+            bool split;  // seen split half way: split_key is its bucket list
+          };
+          Queued queue[kAhead];
           size_t queued = 0;
+          SignatureTable& split_lists = tables_[kSplitPairLists][shard];
+          const auto settle = [&](const Queued& next) {
+            // (A pair seen unsplit may have been split since: push() handles that.)
+            if (next.split) {
+              split_lists.push(next.split_key, next.item->posting);
+            } else {
+              push(shard, *next.item, entries);
+            }
+          };
           for (size_t part = 0; part < parts; ++part) {
             for (const PendingPush& item : buckets[part * kShards + shard]) {
               tables_[item.set][shard].prefetch_slot(item.key);
               if (queued >= kAhead / 2) {
-                // Half way: the slot is in cache; fetch the list (or a split pair's bucket slot).
-                const PendingPush& half_way = *queue[(queued - kAhead / 2) % kAhead];
-                const SignatureTable& table = tables_[half_way.set][shard];
-                const uint32_t head = table.head(half_way.key);
+                Queued& half_way = queue[(queued - kAhead / 2) % kAhead];
+                const SignatureTable& table = tables_[half_way.item->set][shard];
+                const uint32_t head = table.head(half_way.item->key);
                 if (head == SignatureTable::kSplit) {
-                  tables_[kSplitPairLists][shard].prefetch_slot(split_key_of(half_way.key, half_way.posting, entries));
+                  half_way.split_key = split_key_of(half_way.item->key, half_way.item->posting, entries);
+                  half_way.split = true;
+                  split_lists.prefetch_slot(half_way.split_key);
                 } else {
                   table.prefetch_list(head);
                 }
               }
-              const PendingPush*& next = queue[queued % kAhead];
-              if (queued >= kAhead) push(shard, *next, entries);
-              next = &item;
+              if (queued >= kAhead / 4) {
+                const Queued& three_quarters = queue[(queued - kAhead / 4) % kAhead];
+                if (three_quarters.split) split_lists.prefetch_list_of(three_quarters.split_key);
+              }
+              Queued& next = queue[queued % kAhead];
+              if (queued >= kAhead) settle(next);
+              next = {&item, 0, false};
               ++queued;
             }
           }
-          for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) push(shard, *queue[k % kAhead], entries);
+          for (size_t k = queued > kAhead ? queued - kAhead : 0; k < queued; ++k) settle(queue[k % kAhead]);
         }
       });
     }
