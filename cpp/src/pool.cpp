@@ -189,6 +189,9 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
     mine.verify_budget = kWithinChunkVerified;
     std::vector<detail::Match>& every = mine.matches;
     for (size_t c = from + begin; c < from + end; ++c) {
+      // An exact copy of a pool entry keeps it as its best: a candidate of this chunk has a higher
+      // index, so it would need F above 1.
+      if (decided[c].best_index >= 0 && decided[c].best_score >= 1.0) continue;
       const size_t given_up = gave_up.load(std::memory_order_relaxed);
       if (given_up > kDenseChunk && given_up > listed.load(std::memory_order_relaxed)) {
         within.unlisted[c] = 1;
