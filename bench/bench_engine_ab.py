@@ -1,0 +1,130 @@
+"""Two builds of the engine, admission of the same stream, alternating runs on one machine.
+
+On a shared machine, timings drift by 20% and more within an hour, so a change to the engine is
+judged by runs of the old and the new build taken in turns, not against numbers from another day.
+
+    # the engine of another revision, as a wheel (the installed one is the default candidate):
+    git worktree add /tmp/base <revision>
+    pip wheel --no-deps --no-build-isolation -w /tmp/base-wheel /tmp/base
+    unzip -o -j /tmp/base-wheel/selfinstruct-*.whl 'selfinstruct/_core*' -d /tmp/base-core
+    python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --rounds 3
+
+Each run is a child process that admits the generated stream (bench/stream.py) in batches, like
+`selfinstruct dedup` does, with the Python package of this checkout and the given compiled core.
+Prints every run, the medians, the per-round ratios, and checks that both builds decide alike.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from stream import generate_stream  # noqa: E402
+
+CHILD = """
+import hashlib, json, pickle, sys, time
+# An editable install redirects imports of the package to the checkout: drop that redirection so
+# the package on PYTHONPATH (with the build under test) is the one imported.
+sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+import selfinstruct as si
+import selfinstruct._core
+assert selfinstruct._core.__file__.startswith(sys.argv[4]), selfinstruct._core.__file__
+texts = pickle.load(open(sys.argv[1], "rb"))
+threads, batch = int(sys.argv[2]), int(sys.argv[3])
+started, cpu = time.perf_counter(), time.process_time()
+pool = si.Pool(threads=threads)
+digest = hashlib.sha256()
+for start in range(0, len(texts), batch):
+    result = pool.admit(texts[start:start + batch])
+    digest.update(result.index.tobytes() + result.best_index.tobytes() + result.best_score.tobytes())
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "kept": len(pool), "decisions": digest.hexdigest()[:16],
+                  "rss_mb": peak_kb / 1024, "stats": pool.stats()}))
+"""
+
+
+def package_with_core(package: Path, core_name: str, core: Path, into: Path) -> Path:
+    """A copy of the Python package (linked files) whose compiled core is `core`."""
+    target = into / "selfinstruct"
+    target.mkdir(parents=True)
+    for item in package.iterdir():
+        if item.name.startswith("_core") and item.suffix in (".so", ".pyd"):
+            continue
+        (target / item.name).symlink_to(item)
+    shutil.copy(core, target / core_name)
+    return into
+
+
+def run_once(root: Path, stream: Path, threads: int, batch: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-c", CHILD, str(stream), str(threads), str(batch), str(root)],
+                          env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", type=Path, required=True, help="the compiled core (_core*.so) to compare against")
+    parser.add_argument("--candidate", type=Path, help="the compiled core to judge (default: the installed one)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=20_000, help="candidates per admit call (the CLI's default)")
+    args = parser.parse_args()
+
+    import selfinstruct
+    import selfinstruct._core as installed_core
+
+    package = Path(selfinstruct.__file__).resolve().parent
+    installed = Path(installed_core.__file__).resolve()  # (an editable install keeps it outside the package)
+    candidate = args.candidate or installed
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        stream = work / "stream.pkl"
+        with open(stream, "wb") as handle:
+            pickle.dump(generate_stream(args.size), handle)
+        roots = {name: package_with_core(package, installed.name, core, work / name)
+                 for name, core in (("baseline", args.baseline), ("candidate", candidate))}
+        print(f"# Engine A/B — {platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
+              f"{args.size:,} candidates in batches of {args.batch:,}")
+        print(f"baseline: {args.baseline}\ncandidate: {candidate}\n")
+        print("| round | engine | wall s | CPU s | peak RSS MB | load |")
+        print("|---:|---|---:|---:|---:|---:|")
+        runs: dict[str, list[dict]] = {"baseline": [], "candidate": []}
+        for round_number in range(1, args.rounds + 1):
+            for name in ("baseline", "candidate"):
+                load = os.getloadavg()[0]
+                result = run_once(roots[name], stream, args.threads, args.batch)
+                runs[name].append(result)
+                print(f"| {round_number} | {name} | {result['seconds']:.2f} | {result['cpu']:.2f} | "
+                      f"{result['rss_mb']:.0f} | {load:.1f} |", flush=True)
+    print()
+    for name, results in runs.items():
+        print(f"{name}: median {statistics.median(r['seconds'] for r in results):.2f} s wall, "
+              f"{statistics.median(r['cpu'] for r in results):.2f} s CPU, kept {results[0]['kept']:,}, "
+              f"counters {results[0]['stats']}")
+    ratios = [b["seconds"] / c["seconds"] for b, c in zip(runs["baseline"], runs["candidate"])]
+    cpu_ratios = [b["cpu"] / c["cpu"] for b, c in zip(runs["baseline"], runs["candidate"])]
+    print(f"baseline ÷ candidate, per round: wall {', '.join(f'{r:.2f}' for r in ratios)} "
+          f"(median {statistics.median(ratios):.2f}×); CPU {', '.join(f'{r:.2f}' for r in cpu_ratios)} "
+          f"(median {statistics.median(cpu_ratios):.2f}×)")
+    same = len({r["decisions"] for results in runs.values() for r in results}) == 1
+    print(f"decisions identical across builds and runs: {same}")
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
