@@ -137,13 +137,11 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   reset();
   // Posting space is reserved for the growth until the next rebuild: untouched reserved pages
   // cost no memory, and the arena is never copied on the way.
+  // Which pairs get split is not known in advance: room for a fair share, the rest grows (a
+  // frequent pair's postings share one key).
   const SignatureCounts signatures = signatures_of(entries);
-  for (size_t set = 0; set < tables_.size(); ++set) {
-    for (SignatureTable& shard : tables_[set]) {
-      shard.reserve_keys(signatures.keys[set] / kShards);
-      shard.reserve_postings(kRebuildGrowth * signatures.postings[set] / kShards);
-    }
-  }
+  size_tables({signatures.singles, signatures.pairs / 2, signatures.pairs / 16},
+              {kRebuildGrowth * signatures.singles, kRebuildGrowth * signatures.pairs, kRebuildGrowth * signatures.pairs / 2});
   add_pending(entries, threads);
   built_at_ = entries.size();
   built_ = true;
@@ -156,11 +154,16 @@ PrefixIndex::SignatureCounts PrefixIndex::signatures_of(const TokenSequences& en
     singles += shape.single_prefix;
     pairs += size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
   }
-  // Which pairs get split is not known in advance: room for a fair share, the rest grows.
-  SignatureCounts counts;
-  counts.keys = {singles, pairs / 2, pairs / 16};
-  counts.postings = {singles, pairs, pairs / 2};
-  return counts;
+  return {singles, pairs};
+}
+
+void PrefixIndex::size_tables(const std::array<size_t, 3>& keys, const std::array<size_t, 3>& postings) {
+  for (size_t set = 0; set < tables_.size(); ++set) {
+    for (SignatureTable& shard : tables_[set]) {
+      shard.clear(keys[set] / kShards);
+      shard.reserve_postings(postings[set] / kShards);
+    }
+  }
 }
 
 void PrefixIndex::reset() {
@@ -189,15 +192,9 @@ void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSeq
   split_pairs_ = false;  // lists over one chunk stay short
   // Each shard is sized once for these entries; a table of the same size as last time is only
   // emptied, not reallocated, so a stream of similar chunks reuses one set of tables.
+  // Room for every pair: within one chunk, most pairs are distinct, and none are split.
   const SignatureCounts signatures = signatures_of(entries);
-  for (size_t set = 0; set < tables_.size(); ++set) {
-    for (SignatureTable& shard : tables_[set]) {
-      // (Room for every pair: within one chunk, most pairs are distinct, and none are split.)
-      const size_t keys = set == kPairLists ? signatures.postings[set] : set == kSplitPairLists ? 0 : signatures.keys[set];
-      shard.clear(keys / kShards);
-      shard.reserve_postings(keys == 0 ? 0 : signatures.postings[set] / kShards);
-    }
-  }
+  size_tables({signatures.singles, signatures.pairs, 0}, {signatures.singles, signatures.pairs, 0});
   built_ = true;
   add_pending(entries, threads);
 }
@@ -547,6 +544,14 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       }
     }
   }
+  // Queues an entry that passed the posting filters, once per probe, if the full sketches allow.
+  const auto queue_entry = [&](uint32_t entry, uint32_t m, uint32_t need) {
+    if (scratch.stamp[entry] == scratch.epoch) return;
+    const uint64_t other = sketches_[entry];
+    if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) return;
+    scratch.stamp[entry] = scratch.epoch;
+    scratch.touched.push_back(entry);
+  };
   // The usual case: every partner length is tabulated and below the saturated length, so each
   // posting is judged without branches (which half of them pass is unpredictable) and the few
   // that pass every filter are checked against the stamp and the full sketches afterwards.
@@ -580,40 +585,30 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     }
     scratch.probed += examined;
     for (size_t k = 0; k < kept; ++k) {
-      const uint32_t entry = out[k];
-      if (scratch.stamp[entry] == scratch.epoch) continue;
-      const uint32_t m = entries.length(entry);
-      const uint32_t need = bounds.need(m);
-      const uint64_t other = sketches_[entry];
-      if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) continue;
-      scratch.stamp[entry] = scratch.epoch;
-      scratch.touched.push_back(entry);
+      if (scratch.stamp[out[k]] == scratch.epoch) continue;  // (before reading the entry's length)
+      const uint32_t m = entries.length(out[k]);
+      queue_entry(out[k], m, bounds.need(m));
     }
-    lookups.clear();  // scanned
-  }
-  for (const Lookup& lookup : lookups) {
-    if (!SignatureTable::holds_list(lookup.head)) continue;
-    table_of(lookup).scan(lookup.head, [&](const Posting& posting) {
-      if (posting.entry >= to) return true;  // lists are newest first: entries indexed after `before`
-      ++scratch.probed;
-      const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
-      if (!bounds.admissible(m)) return true;
-      // The first one (or two) shared elements of a pair reaching overlap `need` lie in both
-      // sides' pair-specific prefixes; a hit outside them is not such a first hit. (A saturated
-      // position is a lower bound, so the test stays safe.)
-      const uint32_t need = bounds.need(m);
-      if (lookup.position + need > n + lookup.slack || posting.position + need > m + lookup.slack) return true;
-      // The folded sketches bound the overlap like the full ones, from the posting alone.
-      if (detail::popcount64(folded & ~posting.sketch) + need > n || detail::popcount64(posting.sketch & ~folded) + need > m) {
-        return true;
-      }
-      if (scratch.stamp[posting.entry] == scratch.epoch) return true;
-      const uint64_t other = sketches_[posting.entry];
-      if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) return true;
-      scratch.stamp[posting.entry] = scratch.epoch;
-      scratch.touched.push_back(posting.entry);
-      return true;
-    });
+  } else {
+    for (const Lookup& lookup : lookups) {
+      if (!SignatureTable::holds_list(lookup.head)) continue;
+      table_of(lookup).scan(lookup.head, [&](const Posting& posting) {
+        if (posting.entry >= to) return;  // lists are newest first: entries indexed after `before`
+        ++scratch.probed;
+        const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
+        if (!bounds.admissible(m)) return;
+        // The first one (or two) shared elements of a pair reaching overlap `need` lie in both
+        // sides' pair-specific prefixes; a hit outside them is not such a first hit. (A saturated
+        // position is a lower bound, so the test stays safe.)
+        const uint32_t need = bounds.need(m);
+        if (lookup.position + need > n + lookup.slack || posting.position + need > m + lookup.slack) return;
+        // The folded sketches bound the overlap like the full ones, from the posting alone.
+        if (detail::popcount64(folded & ~posting.sketch) + need > n || detail::popcount64(posting.sketch & ~folded) + need > m) {
+          return;
+        }
+        queue_entry(posting.entry, m, need);
+      });
+    }
   }
 
   // The candidate's wide sketch at each width a long entry can have, folded from the widest.

@@ -118,11 +118,14 @@ class PrefixIndex {
   void reset();
   // Forgets every entry, leaving the shards to the caller.
   void forget_entries();
-  // How many keys and postings the entries publish, per table set (an estimate for split pairs).
+  // How many single-element and pair signatures the entries publish.
   struct SignatureCounts {
-    std::array<size_t, 3> keys, postings;
+    size_t singles = 0, pairs = 0;
   };
   SignatureCounts signatures_of(const TokenSequences& entries) const;
+  // Empties every table, sized for about keys[set] keys (a table of that size keeps its memory),
+  // with room for postings[set] postings.
+  void size_tables(const std::array<size_t, 3>& keys, const std::array<size_t, 3>& postings);
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
     return token < rank_->size() ? (*rank_)[token] : 0x7FFFFFFFu - token;

@@ -66,10 +66,6 @@ class SignatureTable {
     postings_ = 0;
   }
   size_t postings() const { return postings_; }
-  // Room for about `keys` distinct keys without rehashing.
-  void reserve_keys(size_t keys) {
-    while (4 * keys > 3 * slots_.size()) grow();
-  }
   void reserve_postings(size_t postings) { arena_.reserve(arena_.size() + 3 * postings + postings / 2); }
 
   // Lookups in three steps so that a probe can overlap the cache misses of many keys:
@@ -103,20 +99,6 @@ class SignatureTable {
     const uint32_t word = arena_[head];
     return count_of(word) + (is_oldest(word) ? 0 : arena_[head + kBefore]);
   }
-  // Calls visit(posting) newest first, from a list head, until it returns false.
-  template <typename Visit>
-  void scan(uint32_t head, Visit&& visit) const {
-    for (uint32_t block = head; holds_list(block);) {
-      const uint32_t* header = arena_.data() + block;
-      const bool oldest = is_oldest(header[0]);
-      const auto* items = reinterpret_cast<const Posting*>(header + (oldest ? kOldestHeader : kHeader));
-      for (uint32_t k = count_of(header[0]); k > 0; --k) {
-        if (!visit(items[k - 1])) return;
-      }
-      block = oldest ? kEnd : header[kNext];
-    }
-  }
-
   // Calls visit(postings, count) for each block of the list, newest block first; within a block
   // the newest posting is last.
   template <typename Visit>
@@ -127,6 +109,13 @@ class SignatureTable {
       visit(reinterpret_cast<const Posting*>(header + (oldest ? kOldestHeader : kHeader)), count_of(header[0]));
       block = oldest ? kEnd : header[kNext];
     }
+  }
+  // Calls visit(posting) for every posting of the list, newest first.
+  template <typename Visit>
+  void scan(uint32_t head, Visit&& visit) const {
+    scan_blocks(head, [&](const Posting* items, uint32_t count) {
+      for (uint32_t k = count; k > 0; --k) visit(items[k - 1]);
+    });
   }
 
   // Appends to the key's list and returns the list's new size, or 0 (nothing appended) when the
