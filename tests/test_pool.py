@@ -73,16 +73,39 @@ def test_invariant_to_threads_and_batches():
             assert pool.texts == reference.texts
 
 
-def test_large_stream_crosses_chunks_and_rebuilds():
-    # > 16384 candidates: several chunks, and the token ranks are rebuilt as the pool grows.
-    rng = random.Random(5)
-    stream = near_duplicate_stream(rng, 40_000, bases=4000, max_len=12)
+def admitted_in_pieces_and_at_once(stream: list[str], piece: int) -> tuple[si.Pool, list, list]:
     one = si.Pool(threads=1)
     all_at_once = decisions_of(one.admit(stream))
     two = si.Pool(threads=2)
     pieces = []
-    for start in range(0, len(stream), 333):
-        pieces.extend(decisions_of(two.admit(stream[start : start + 333])))
+    for start in range(0, len(stream), piece):
+        pieces.extend(decisions_of(two.admit(stream[start : start + piece])))
+    return one, all_at_once, pieces
+
+
+def test_large_stream_crosses_chunks_and_keeps_a_ranking_that_is_not_stale():
+    # > 16384 candidates: several chunks. The vocabulary stays the same throughout, so the token
+    # ranking counted at the start stays good and the index is not rebuilt as the pool grows.
+    rng = random.Random(5)
+    stream = near_duplicate_stream(rng, 40_000, bases=4000, max_len=12)
+    one, all_at_once, pieces = admitted_in_pieces_and_at_once(stream, 333)
+    assert pieces == all_at_once
+    assert one.stats()["index_builds"] == 1
+
+
+def test_tokens_are_ranked_again_when_the_vocabulary_drifts():
+    # Words seen once at first and frequent later: the first ranking calls them rare (the most
+    # frequent of them the rarest: it was seen last), so prefixes fill with frequent words until
+    # the index is rebuilt with fresh ranks. Decisions are the same whenever (and however often)
+    # that happens.
+    rng = random.Random(6)
+    drifting = [f"z{i}" for i in range(200)]
+    weights = [1 / (i + 1) for i in range(len(drifting))]
+    seen_once = drifting[::-1]
+    early = near_duplicate_stream(rng, 20_000, bases=3000, max_len=12) + [" ".join(seen_once[i : i + 10]) for i in range(0, 200, 10)]
+    late = [" ".join(rng.choices(drifting, weights, k=rng.randint(4, 14))) for _ in range(30_000)]
+    stream = early + late
+    one, all_at_once, pieces = admitted_in_pieces_and_at_once(stream, 333)
     assert pieces == all_at_once
     assert one.stats()["index_builds"] >= 2
 

@@ -81,8 +81,7 @@ std::vector<Decision> Pool::admit(const std::vector<std::string_view>& texts,
 void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) {
   const size_t before = size();
   if (index_->needs_rebuild(before, chunk.size())) {
-    index_->rebuild(sequences_, chunk, vocabulary_.size(), threads_);
-    ++stats_.index_builds;
+    if (index_->rebuild(sequences_, chunk, vocabulary_.size(), threads_)) ++stats_.index_builds;
   }
   index_->add_pending(sequences_, threads_);
 

@@ -11,6 +11,9 @@ namespace selfinstruct::detail {
 namespace {
 constexpr size_t kFirstRebuild = 1024;
 constexpr size_t kRebuildGrowth = 4;
+// Newest entries sampled (with the incoming candidates) to judge whether the token ranking is stale.
+constexpr size_t kStaleSample = 8192;
+constexpr double kStaleTolerance = 1.1;
 // Entries whose 2-prefix is longer than this are indexed by single elements (pairs grow
 // quadratically with the prefix).
 constexpr uint32_t kMaxPairPrefix = 20;
@@ -115,10 +118,10 @@ uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint
 
 bool PrefixIndex::needs_rebuild(size_t entries, size_t incoming) const {
   if (!built_) return true;
-  return entries + incoming >= std::max(kFirstRebuild, kRebuildGrowth * built_at_);
+  return entries + incoming >= next_check_;
 }
 
-void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size,
+bool PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size,
                           int threads) {
   std::vector<uint32_t> frequency(vocabulary_size, 0);
   for (const TokenSequences* source : {&entries, &sample}) {
@@ -132,8 +135,15 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return frequency[a] < frequency[b]; });
   auto rank = std::make_shared<std::vector<uint32_t>>(vocabulary_size, 0);
   for (uint32_t position = 0; position < vocabulary_size; ++position) (*rank)[order[position]] = 0x80000000u + position;
-  rank_ = std::move(rank);
 
+  const size_t grown = entries.size() + sample.size();
+  if (built_ && !ranking_is_stale(entries, sample, *rank, frequency)) {
+    // The present ranking picks prefixes about as rare as a fresh one would: re-indexing every
+    // entry would cost more than it saves. Look again once the pool has doubled.
+    next_check_ = 2 * grown;
+    return false;
+  }
+  rank_ = std::move(rank);
   reset();
   // Posting space is reserved for the growth until the next rebuild: untouched reserved pages
   // cost no memory, and the arena is never copied on the way.
@@ -144,7 +154,43 @@ void PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& s
               {kRebuildGrowth * signatures.singles, kRebuildGrowth * signatures.pairs, kRebuildGrowth * signatures.pairs / 2});
   add_pending(entries, threads);
   built_at_ = entries.size();
+  next_check_ = std::max(kFirstRebuild, kRebuildGrowth * built_at_);
   built_ = true;
+  return true;
+}
+
+bool PrefixIndex::ranking_is_stale(const TokenSequences& entries, const TokenSequences& sample,
+                                   const std::vector<uint32_t>& fresh_rank, const std::vector<uint32_t>& frequency) const {
+  // A probe reads about as many postings as the prefix elements of the texts it meets occur in
+  // the pool, and the ranking decides which elements make the prefixes. So both rankings are
+  // scored by the summed frequency of the prefix elements they pick, over the newest entries
+  // and the incoming candidates (the texts the index is about to meet).
+  std::vector<uint64_t> elements;
+  std::vector<uint32_t> by_rank;
+  uint64_t present = 0, fresh = 0;
+  const auto score = [&](const uint32_t* tokens, uint32_t n) {
+    const Layout shape = layout(n);
+    const uint32_t prefix = std::min(n, std::max(shape.single_prefix, shape.pair_prefix));
+    if (prefix == 0) return;
+    elements.resize(n);
+    for (const bool use_fresh : {false, true}) {
+      for (uint32_t k = 0; k < n; ++k) {
+        const uint32_t token = tokens[k];
+        const uint32_t rank = use_fresh ? fresh_rank[token] : rank_of(token);
+        elements[k] = (static_cast<uint64_t>(rank) << 32) | k;
+      }
+      std::partial_sort(elements.begin(), elements.begin() + prefix, elements.end());
+      uint64_t cost = 0;
+      for (uint32_t k = 0; k < prefix; ++k) cost += frequency[tokens[static_cast<uint32_t>(elements[k])]];
+      (use_fresh ? fresh : present) += cost;
+    }
+  };
+  const size_t newest = std::min(entries.size(), kStaleSample);
+  for (size_t i = entries.size() - newest; i < entries.size(); ++i) score(entries.data(i), entries.length(i));
+  for (size_t i = 0; i < sample.size(); ++i) score(sample.data(i), sample.length(i));
+  // Staleness pays for a rebuild once it adds about a tenth to the postings read (a rebuild costs
+  // about as much as indexing the pool once; the pool grows by half again before the next look).
+  return static_cast<double>(present) > kStaleTolerance * static_cast<double>(fresh);
 }
 
 PrefixIndex::SignatureCounts PrefixIndex::signatures_of(const TokenSequences& entries) const {

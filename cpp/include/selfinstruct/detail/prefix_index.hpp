@@ -75,10 +75,13 @@ class PrefixIndex {
   size_t indexed() const { return indexed_; }
   bool built() const { return built_; }
 
-  // Whether token ranks should be recomputed before admitting `incoming` more candidates.
+  // Whether token ranks should be looked at again before admitting `incoming` more candidates
+  // (the pool has grown fourfold since they were counted, or doubled since they were last kept).
   bool needs_rebuild(size_t entries, size_t incoming) const;
-  // Ranks tokens by frequency in the entries plus `sample` (rarest first) and indexes every entry.
-  void rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
+  // Ranks tokens by frequency in the entries plus `sample` (rarest first) and indexes every entry
+  // again, unless the index was built before and the present ranking is not stale (see
+  // ranking_is_stale). Returns whether it rebuilt.
+  bool rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
   // Indexes every entry of `entries` not indexed yet (their signatures pushed on `threads` threads).
   void add_pending(const TokenSequences& entries, int threads);
   // Forgets entries from `count` on (call before truncating `entries`).
@@ -181,7 +184,11 @@ class PrefixIndex {
     return std::lower_bound(members.begin(), members.end(), from,
                             [](const Member& member, size_t entry) { return member.entry < entry; });
   }
+  // Whether a fresh ranking would pick markedly rarer prefixes for the newest entries and `sample`.
+  bool ranking_is_stale(const TokenSequences& entries, const TokenSequences& sample,
+                        const std::vector<uint32_t>& fresh_rank, const std::vector<uint32_t>& frequency) const;
   size_t built_at_ = 0;
+  size_t next_check_ = 0;  // pool size at which needs_rebuild() says yes
   bool built_ = false;
 };
 
