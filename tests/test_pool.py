@@ -110,6 +110,44 @@ def test_tokens_are_ranked_again_when_the_vocabulary_drifts():
     assert one.stats()["index_builds"] >= 2
 
 
+def zipf_stream(rng: random.Random, count: int, vocabulary: int = 20_000) -> list[str]:
+    """Texts of 5-25 words from a Zipf vocabulary, a third of them small edits of a recent text."""
+    words = [f"t{i}" for i in range(vocabulary)]
+    cumulative = list(np.cumsum(1.0 / np.arange(1, vocabulary + 1)))
+    out: list[str] = []
+    for _ in range(count):
+        if len(out) > 50 and rng.random() < 0.35:
+            text = out[-rng.randint(1, 50)].split()
+            text[rng.randrange(len(text))] = rng.choices(words, cum_weights=cumulative)[0]
+        else:
+            text = rng.choices(words, cum_weights=cumulative, k=rng.randint(5, 25))
+        out.append(" ".join(text))
+    return out
+
+
+def test_a_stream_whose_index_moves_its_memory_decides_like_brute_force_on_a_sample():
+    # 200,000 candidates: the index's posting arenas pass 2 MiB, where growing moves their pages
+    # to a larger mapping instead of copying them. Sampled decisions are checked against every
+    # text kept before them with the pair kernel.
+    rng = random.Random(7)
+    stream = zipf_stream(rng, 200_000)
+    pool = si.Pool(threads=2)
+    decisions = []
+    for start in range(0, len(stream), 20_000):
+        decisions.extend(decisions_of(pool.admit(stream[start : start + 20_000])))
+    kept_before = np.cumsum([0] + [admitted for admitted, _, _ in decisions])
+    kept = pool.texts
+    sample = sorted(rng.sample(range(len(stream)), 300))
+    scores = si.cdist([stream[i] for i in sample], kept, threads=2)
+    for row, i in zip(scores, sample):
+        earlier = row[: kept_before[i]]
+        admitted, index, score = decisions[i]
+        if earlier.size == 0 or earlier.max() <= 0.7:
+            assert admitted, i
+        else:
+            assert not admitted and index == int(np.argmax(earlier)) and score == earlier.max(), i
+
+
 def brute_force_admission(stream: list[str], threshold: float) -> list[tuple]:
     """Greedy admission from the all-pairs F matrix (the pair kernel, no index)."""
     scores = si.cdist(stream, stream, threads=2)

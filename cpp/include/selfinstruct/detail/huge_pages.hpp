@@ -4,12 +4,20 @@
 // marked for transparent huge pages (Linux); smaller ones, and other systems, use operator new.
 // Untouched pages still cost no memory.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <new>
+#include <type_traits>
+#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MREMAP_MAYMOVE) && defined(MREMAP_FIXED)
+#define SELFINSTRUCT_MOVABLE_PAGES 1
 #endif
 
 namespace selfinstruct::detail {
@@ -64,6 +72,148 @@ class HugePageAllocator {
  private:
   static constexpr size_t kHugePage = size_t{2} << 20;
   static size_t round_up(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+};
+
+// A growable array of a trivially copyable type for the index's posting arenas, which grow by
+// doubling from a few postings to hundreds of megabytes. Unlike std::vector, growing does not
+// copy: on Linux the pages move to a larger 2 MiB-aligned mapping (mremap), so the contents are
+// neither copied nor faulted in again (a fresh page costs the kernel a zeroing, and on a virtual
+// machine often the host a fault too). New elements are zero, as in std::vector, but memory a
+// fresh mapping already holds as zero is not written again.
+template <typename T>
+class HugeArray {
+  static_assert(std::is_trivially_copyable_v<T>, "HugeArray moves its contents as bytes");
+
+ public:
+  HugeArray() = default;
+  HugeArray(const HugeArray&) = delete;
+  HugeArray& operator=(const HugeArray&) = delete;
+  HugeArray(HugeArray&& other) noexcept { take(other); }
+  HugeArray& operator=(HugeArray&& other) noexcept {
+    if (this != &other) {
+      release();
+      take(other);
+    }
+    return *this;
+  }
+  ~HugeArray() { release(); }
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+
+  // Empties the array, keeping its memory.
+  void clear() { size_ = 0; }
+  // Empties the array and returns its memory.
+  void release() {
+    if (data_ != nullptr) {
+      if (mapped_) {
+        unmap(data_, capacity_ * sizeof(T));
+      } else {
+        ::operator delete(data_);
+      }
+    }
+    data_ = nullptr;
+    size_ = capacity_ = written_ = 0;
+    mapped_ = false;
+  }
+  void reserve(size_t n) {
+    if (n > capacity_) grow(n);
+  }
+  // Grows or shrinks to n elements; new elements are zero.
+  void resize(size_t n) {
+    if (n > capacity_) grow(std::max(n, 2 * capacity_));
+    if (n > size_) {
+      // Past `written_`, a mapping's memory is still the kernel's zero pages.
+      const size_t dirty_end = std::min(n, written_);
+      if (dirty_end > size_) std::memset(static_cast<void*>(data_ + size_), 0, (dirty_end - size_) * sizeof(T));
+      written_ = std::max(written_, n);
+    }
+    size_ = n;
+  }
+
+ private:
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  static size_t round_up(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+
+  void take(HugeArray& other) {
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    written_ = std::exchange(other.written_, 0);
+    mapped_ = std::exchange(other.mapped_, false);
+  }
+
+  void grow(size_t n) {
+    if (n > (SIZE_MAX - 2 * kHugePage) / sizeof(T)) throw std::bad_array_new_length();
+#if defined(SELFINSTRUCT_MOVABLE_PAGES)
+    if (n * sizeof(T) >= kHugePage) {
+      const size_t bytes = round_up(n * sizeof(T));
+      T* fresh = static_cast<T*>(map(bytes));
+      if (mapped_) {
+        // Move the pages over the start of the new mapping (both 2 MiB-aligned, so huge pages stay
+        // huge); copy only if the kernel refuses.
+        const size_t old_bytes = capacity_ * sizeof(T);
+        if (mremap(data_, old_bytes, old_bytes, MREMAP_MAYMOVE | MREMAP_FIXED, fresh) == MAP_FAILED) {
+          std::memcpy(static_cast<void*>(fresh), data_, size_ * sizeof(T));
+          unmap(data_, old_bytes);
+          written_ = size_;
+        }
+      } else if (data_ != nullptr) {
+        std::memcpy(static_cast<void*>(fresh), data_, size_ * sizeof(T));
+        ::operator delete(data_);
+        written_ = size_;
+      } else {
+        written_ = 0;
+      }
+      data_ = fresh;
+      capacity_ = bytes / sizeof(T);
+      mapped_ = true;
+      return;
+    }
+#endif
+    T* fresh = static_cast<T*>(::operator new(n * sizeof(T)));
+    if (data_ != nullptr) {
+      std::memcpy(static_cast<void*>(fresh), data_, size_ * sizeof(T));
+      if (mapped_) {
+        unmap(data_, capacity_ * sizeof(T));
+      } else {
+        ::operator delete(data_);
+      }
+    }
+    data_ = fresh;
+    capacity_ = n;
+    written_ = SIZE_MAX;  // heap memory: every new element is written
+    mapped_ = false;
+  }
+
+#if defined(SELFINSTRUCT_MOVABLE_PAGES)
+  // A 2 MiB-aligned mapping of `bytes` (a multiple of 2 MiB), marked for huge pages.
+  static void* map(size_t bytes) {
+    const size_t mapped = bytes + kHugePage;
+    void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    const auto start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
+    if (aligned > start) munmap(raw, aligned - start);
+    const uintptr_t end = start + mapped, used_end = aligned + bytes;
+    if (end > used_end) munmap(reinterpret_cast<void*>(used_end), end - used_end);
+    madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+    return reinterpret_cast<void*>(aligned);
+  }
+  static void unmap(void* pointer, size_t bytes) { munmap(pointer, bytes); }
+#else
+  static void unmap(void*, size_t) {}
+#endif
+
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+  size_t written_ = 0;  // elements [0, written_) may hold nonzero bytes (SIZE_MAX: all of them)
+  bool mapped_ = false;
 };
 
 }  // namespace selfinstruct::detail

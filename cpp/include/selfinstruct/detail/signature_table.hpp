@@ -61,7 +61,7 @@ class SignatureTable {
   void release() {
     Slots(1024).swap(slots_);
     used_ = 0;
-    Arena().swap(arena_);
+    arena_.release();
     free_.fill(kEnd);
     postings_ = 0;
   }
@@ -254,7 +254,7 @@ class SignatureTable {
   }
 
   using Slots = std::vector<Slot, HugePageAllocator<Slot>>;
-  using Arena = std::vector<uint32_t, HugePageAllocator<uint32_t>>;
+  using Arena = HugeArray<uint32_t>;
   Slots slots_;
   size_t used_ = 0;
   Arena arena_;  // blocks: a header, then capacity postings
