@@ -8,6 +8,7 @@ judged by runs of the old and the new build taken in turns, not against numbers 
     pip wheel --no-deps --no-build-isolation -w /tmp/base-wheel /tmp/base
     unzip -o -j /tmp/base-wheel/selfinstruct-*.whl 'selfinstruct/_core*' -d /tmp/base-core
     python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --rounds 3
+    python bench/bench_engine_ab.py --baseline ... --size 420000 --drift-after 20000   # a stream that changes vocabulary
 
 Each run is a child process that admits the generated stream (bench/stream.py) in batches, like
 `selfinstruct dedup` does, with the Python package of this checkout and the given compiled core.
@@ -82,6 +83,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000, help="candidates per admit call (the CLI's default)")
+    parser.add_argument("--drift-after", type=int, default=0, metavar="N",
+                        help="a stream whose vocabulary changes after N candidates (the generator's seed 1, "
+                        "then seed 2), which makes the index's first token ranking stale")
     args = parser.parse_args()
 
     import selfinstruct
@@ -94,11 +98,16 @@ def main() -> None:
         work = Path(folder)
         stream = work / "stream.pkl"
         with open(stream, "wb") as handle:
-            pickle.dump(generate_stream(args.size), handle)
+            if args.drift_after:
+                texts = generate_stream(args.drift_after, seed=1) + generate_stream(args.size - args.drift_after, seed=2)
+            else:
+                texts = generate_stream(args.size)
+            pickle.dump(texts, handle)
         roots = {name: package_with_core(package, installed.name, core, work / name)
                  for name, core in (("baseline", args.baseline), ("candidate", candidate))}
         print(f"# Engine A/B — {platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
-              f"{args.size:,} candidates in batches of {args.batch:,}")
+              f"{args.size:,} candidates in batches of {args.batch:,}"
+              + (f", vocabulary changed after {args.drift_after:,}" if args.drift_after else ""))
         print(f"baseline: {args.baseline}\ncandidate: {candidate}\n")
         print("| round | engine | wall s | CPU s | peak RSS MB | load |")
         print("|---:|---|---:|---:|---:|---:|")
