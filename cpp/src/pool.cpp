@@ -80,8 +80,8 @@ std::vector<Decision> Pool::admit(const std::vector<std::string_view>& texts,
 
 void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) {
   const size_t before = size();
-  if (index_->needs_rebuild(before, chunk.size())) {
-    if (index_->rebuild(sequences_, chunk, vocabulary_.size(), threads_)) ++stats_.index_builds;
+  if (index_->ranking_check_due(before, chunk.size())) {
+    if (index_->rebuild_if_stale(sequences_, chunk, vocabulary_.size(), threads_)) ++stats_.index_builds;
   }
   index_->add_pending(sequences_, threads_);
 

@@ -116,13 +116,13 @@ uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint
 }
 }  // namespace
 
-bool PrefixIndex::needs_rebuild(size_t entries, size_t incoming) const {
+bool PrefixIndex::ranking_check_due(size_t entries, size_t incoming) const {
   if (!built_) return true;
   return entries + incoming >= next_check_;
 }
 
-bool PrefixIndex::rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size,
-                          int threads) {
+bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSequences& sample,
+                                   size_t vocabulary_size, int threads) {
   std::vector<uint32_t> frequency(vocabulary_size, 0);
   for (const TokenSequences* source : {&entries, &sample}) {
     for (size_t i = 0; i < source->size(); ++i) {

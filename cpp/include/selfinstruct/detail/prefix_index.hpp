@@ -77,11 +77,11 @@ class PrefixIndex {
 
   // Whether token ranks should be looked at again before admitting `incoming` more candidates
   // (the pool has grown fourfold since they were counted, or doubled since they were last kept).
-  bool needs_rebuild(size_t entries, size_t incoming) const;
+  bool ranking_check_due(size_t entries, size_t incoming) const;
   // Ranks tokens by frequency in the entries plus `sample` (rarest first) and indexes every entry
   // again, unless the index was built before and the present ranking is not stale (see
   // ranking_is_stale). Returns whether it rebuilt.
-  bool rebuild(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
+  bool rebuild_if_stale(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
   // Indexes every entry of `entries` not indexed yet (their signatures pushed on `threads` threads).
   void add_pending(const TokenSequences& entries, int threads);
   // Forgets entries from `count` on (call before truncating `entries`).
@@ -188,7 +188,7 @@ class PrefixIndex {
   bool ranking_is_stale(const TokenSequences& entries, const TokenSequences& sample,
                         const std::vector<uint32_t>& fresh_rank, const std::vector<uint32_t>& frequency) const;
   size_t built_at_ = 0;
-  size_t next_check_ = 0;  // pool size at which needs_rebuild() says yes
+  size_t next_check_ = 0;  // pool size at which ranking_check_due() says yes
   bool built_ = false;
 };
 
