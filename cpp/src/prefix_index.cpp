@@ -145,8 +145,8 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
   }
   rank_ = std::move(rank);
   reset();
-  // Posting space is reserved for the growth until the next rebuild: untouched reserved pages
-  // cost no memory, and the arena is never copied on the way.
+  // Posting space is reserved for the pool's next fourfold growth: untouched reserved pages cost
+  // no memory. (When a check then keeps this ranking, the arenas grow past it by moving pages.)
   // Which pairs get split is not known in advance: room for a fair share, the rest grows (a
   // frequent pair's postings share one key).
   const SignatureCounts signatures = signatures_of(entries);
@@ -166,7 +166,6 @@ bool PrefixIndex::ranking_is_stale(const TokenSequences& entries, const TokenSeq
   // scored by the summed frequency of the prefix elements they pick, over the newest entries
   // and the incoming candidates (the texts the index is about to meet).
   std::vector<uint64_t> elements;
-  std::vector<uint32_t> by_rank;
   uint64_t present = 0, fresh = 0;
   const auto score = [&](const uint32_t* tokens, uint32_t n) {
     const Layout shape = layout(n);

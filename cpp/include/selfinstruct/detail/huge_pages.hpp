@@ -16,11 +16,34 @@
 #include <sys/mman.h>
 #endif
 
-#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MREMAP_MAYMOVE) && defined(MREMAP_FIXED)
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#define SELFINSTRUCT_HUGE_PAGES 1
+#if defined(MREMAP_MAYMOVE) && defined(MREMAP_FIXED)
 #define SELFINSTRUCT_MOVABLE_PAGES 1
+#endif
 #endif
 
 namespace selfinstruct::detail {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+inline size_t round_up_to_huge_page(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+
+#if defined(SELFINSTRUCT_HUGE_PAGES)
+// A 2 MiB-aligned anonymous mapping of `bytes` (a multiple of 2 MiB), marked for huge pages:
+// one huge page more is mapped, then the unaligned ends are unmapped.
+inline void* map_huge_pages(size_t bytes) {
+  const size_t mapped = bytes + kHugePage;
+  void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
+  if (aligned > start) munmap(raw, aligned - start);
+  const uintptr_t end = start + mapped, used_end = aligned + bytes;
+  if (end > used_end) munmap(reinterpret_cast<void*>(used_end), end - used_end);
+  madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+  return reinterpret_cast<void*>(aligned);
+}
+#endif
 
 template <typename T>
 class HugePageAllocator {
@@ -33,28 +56,16 @@ class HugePageAllocator {
   T* allocate(size_t n) {
     if (n > (SIZE_MAX - 2 * kHugePage) / sizeof(T)) throw std::bad_array_new_length();
     const size_t bytes = n * sizeof(T);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (bytes >= kHugePage) {
-      // Map one huge page more than needed, then unmap the unaligned ends.
-      const size_t mapped = round_up(bytes) + kHugePage;
-      void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (raw == MAP_FAILED) throw std::bad_alloc();
-      const auto start = reinterpret_cast<uintptr_t>(raw);
-      const uintptr_t aligned = (start + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
-      if (aligned > start) munmap(raw, aligned - start);
-      const uintptr_t end = start + mapped, used_end = aligned + round_up(bytes);
-      if (end > used_end) munmap(reinterpret_cast<void*>(used_end), end - used_end);
-      madvise(reinterpret_cast<void*>(aligned), round_up(bytes), MADV_HUGEPAGE);  // a hint: failure is harmless
-      return reinterpret_cast<T*>(aligned);
-    }
+#if defined(SELFINSTRUCT_HUGE_PAGES)
+    if (bytes >= kHugePage) return static_cast<T*>(map_huge_pages(round_up_to_huge_page(bytes)));
 #endif
     return static_cast<T*>(::operator new(bytes));
   }
   void deallocate(T* pointer, size_t n) noexcept {
     const size_t bytes = n * sizeof(T);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(SELFINSTRUCT_HUGE_PAGES)
     if (bytes >= kHugePage) {
-      munmap(pointer, round_up(bytes));
+      munmap(pointer, round_up_to_huge_page(bytes));
       return;
     }
 #endif
@@ -68,10 +79,6 @@ class HugePageAllocator {
   bool operator!=(const HugePageAllocator<U>&) const noexcept {
     return false;
   }
-
- private:
-  static constexpr size_t kHugePage = size_t{2} << 20;
-  static size_t round_up(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
 };
 
 // A growable array of a trivially copyable type for the index's posting arenas, which grow by
@@ -136,9 +143,6 @@ class HugeArray {
   }
 
  private:
-  static constexpr size_t kHugePage = size_t{2} << 20;
-  static size_t round_up(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
-
   void take(HugeArray& other) {
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
@@ -151,8 +155,8 @@ class HugeArray {
     if (n > (SIZE_MAX - 2 * kHugePage) / sizeof(T)) throw std::bad_array_new_length();
 #if defined(SELFINSTRUCT_MOVABLE_PAGES)
     if (n * sizeof(T) >= kHugePage) {
-      const size_t bytes = round_up(n * sizeof(T));
-      T* fresh = static_cast<T*>(map(bytes));
+      const size_t bytes = round_up_to_huge_page(n * sizeof(T));
+      T* fresh = static_cast<T*>(map_huge_pages(bytes));
       if (mapped_) {
         // Move the pages over the start of the new mapping (both 2 MiB-aligned, so huge pages stay
         // huge); copy only if the kernel refuses.
@@ -175,14 +179,12 @@ class HugeArray {
       return;
     }
 #endif
+    // (Below 2 MiB, or without movable pages: a mapped array is never this small, so the old
+    // storage is heap memory too.)
     T* fresh = static_cast<T*>(::operator new(n * sizeof(T)));
     if (data_ != nullptr) {
       std::memcpy(static_cast<void*>(fresh), data_, size_ * sizeof(T));
-      if (mapped_) {
-        unmap(data_, capacity_ * sizeof(T));
-      } else {
-        ::operator delete(data_);
-      }
+      ::operator delete(data_);
     }
     data_ = fresh;
     capacity_ = n;
@@ -191,22 +193,9 @@ class HugeArray {
   }
 
 #if defined(SELFINSTRUCT_MOVABLE_PAGES)
-  // A 2 MiB-aligned mapping of `bytes` (a multiple of 2 MiB), marked for huge pages.
-  static void* map(size_t bytes) {
-    const size_t mapped = bytes + kHugePage;
-    void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) throw std::bad_alloc();
-    const auto start = reinterpret_cast<uintptr_t>(raw);
-    const uintptr_t aligned = (start + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
-    if (aligned > start) munmap(raw, aligned - start);
-    const uintptr_t end = start + mapped, used_end = aligned + bytes;
-    if (end > used_end) munmap(reinterpret_cast<void*>(used_end), end - used_end);
-    madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
-    return reinterpret_cast<void*>(aligned);
-  }
   static void unmap(void* pointer, size_t bytes) { munmap(pointer, bytes); }
 #else
-  static void unmap(void*, size_t) {}
+  static void unmap(void*, size_t) {}  // (nothing is mapped without movable pages)
 #endif
 
   T* data_ = nullptr;
