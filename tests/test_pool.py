@@ -215,6 +215,30 @@ def test_truncate_after_long_pair_lists_equals_a_fresh_pool():
     assert pool.texts == fresh.texts
 
 
+def shuffled_stream(rng: random.Random, count: int, words: int, lengths: tuple[int, int]) -> list[str]:
+    """Texts of a few words drawn in any order: most pass the threshold, so every word pair is frequent."""
+    vocabulary = VOCAB[:words]
+    return [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(*lengths))) for _ in range(count)]
+
+
+def test_lists_sorted_by_length_and_position_decide_and_truncate_like_brute_force():
+    # Pair lists are kept sorted by entry length and split lists by prefix position, and a probe
+    # reads only the part its bounds allow. Here every pair list holds hundreds or thousands of
+    # postings, so inserts and truncation move runs of postings, not single ones.
+    rng = random.Random(43)
+    stream = shuffled_stream(rng, 9000, words=16, lengths=(3, 11))
+    first, dropped, later = stream[:4000], stream[4000:7000], stream[7000:]
+    pool = si.Pool(threads=2)
+    got = decisions_of(pool.admit(first))
+    assert pool.stats()["pairs_probed"] > 500 * len(first)  # long lists
+    kept = len(pool)
+    pool.admit(dropped[:1500])
+    pool.admit(dropped[1500:])
+    pool.truncate(kept)
+    got += decisions_of(pool.admit(later))
+    assert got == brute_force_admission(first + later, 0.7)
+
+
 def test_seeds_and_pool_access():
     pool = si.Pool(["Write a poem about the sea"], threshold=0.7)
     result = pool.admit(["write a poem about the sea!", "Tell me a joke about cats"])

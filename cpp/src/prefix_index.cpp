@@ -59,9 +59,11 @@ constexpr uint32_t kSplitAt = 48;
 constexpr uint32_t kLengthBucket = 3;
 // Derived from what identifies the pair's slot (fingerprint and shard), so pairs that share a
 // slot also share its bucket lists; the shard bits stay, so a bucket list lives in its pair's shard.
+// A table slot is chosen by the fingerprint's low bits, so consecutive fingerprints put a pair's
+// bucket lists in consecutive slots: the lookups of a probe's few buckets share a cache line or two.
 inline uint64_t split_key(uint64_t pair, uint32_t length, bool loose, uint64_t shard_mask) {
-  const uint64_t identity = (uint64_t{SignatureTable::fingerprint(pair)} << 32) | (pair & shard_mask);
-  return (mix(identity + 2 * (length / kLengthBucket) + (loose ? 1 : 0) + 1) & ~shard_mask) | (pair & shard_mask);
+  const uint32_t print = SignatureTable::fingerprint(pair) + 2 * (length / kLengthBucket) + (loose ? 1 : 0) + 1;
+  return (uint64_t{print} << 32) | (pair & shard_mask);
 }
 
 // Size of the intersection of two sorted key lists, stopping once `need` is out of reach.
@@ -253,6 +255,12 @@ void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out)
 }
 
 PrefixIndex::PrefixIndex(double threshold) : bounds_(threshold) {
+  // Probes filter every posting on its own, so a list's order is free: pair lists keep theirs by
+  // entry length and split lists by prefix position, so that a probe reads only the lengths its
+  // prefix position has room for, and the positions its partner lengths allow. (Single-element
+  // lists span whole length classes of long texts, where neither order narrows much.)
+  for (SignatureTable& shard : tables_[kPairLists]) shard.keep_sorted_by(SignatureTable::Order::kLength);
+  for (SignatureTable& shard : tables_[kSplitPairLists]) shard.keep_sorted_by(SignatureTable::Order::kPosition);
   layouts_.reserve(kCachedLayouts);
   for (uint32_t length = 0; length < kCachedLayouts; ++length) layouts_.push_back(compute_layout(length));
 }
@@ -326,8 +334,8 @@ Posting PrefixIndex::posting_of(size_t entry, uint32_t length, uint32_t position
 void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to, int threads) {
   if (from >= to) return;
   // Two passes per slice of entries: workers hash contiguous parts of the slice into one bucket
-  // per shard, then each shard takes its buckets in part order. Every list stays in entry order
-  // (newest last), no two workers touch one table, and each signature is hashed once.
+  // per shard, then each shard takes its buckets in part order. Every list receives its postings
+  // in entry order, no two workers touch one table, and each signature is hashed once.
   const size_t parts = to - from < kParallelFrom ? 1 : std::clamp<size_t>(static_cast<size_t>(threads), 1, kShards);
   auto& buckets = publish_buckets_;
   buckets.resize(parts * kShards);
@@ -436,10 +444,11 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
     const uint64_t* keys = elements_.data() + entries.offset(entry);
     for_each_signature(keys, m, layout(m), [&](uint64_t key, uint32_t position, TableSet set) {
       SignatureTable& table = tables_[set][key & (kShards - 1)];
+      const Posting posting = posting_of(entry, m, position);
       if (set == kPairLists && table.head(key) == SignatureTable::kSplit) {
-        tables_[kSplitPairLists][key & (kShards - 1)].pop(split_key_of(key, posting_of(entry, m, position), entries));
+        tables_[kSplitPairLists][key & (kShards - 1)].pop(split_key_of(key, posting, entries), posting);
       } else {
-        table.pop(key);
+        table.pop(key, posting);
       }
     });
     --class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
@@ -492,6 +501,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     uint32_t reach = 0;
     for (uint32_t m = bounds.first; m <= last_m;) {
       const uint32_t bucket_end = std::min(last_m, (m / kLengthBucket + 1) * kLengthBucket - 1);
+      const uint32_t bucket_first = m;
       uint32_t last_b = 0;
       bool loose = false;  // whether a length of this bucket accepts less overlap than its own length does
       for (; m <= bucket_end; ++m) {
@@ -500,11 +510,23 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         last_b = std::max(last_b, std::min(shape.pair_prefix - 1, n + 1 - bounds.need(m)));
         loose = loose || bounds.need(m) < partner.same_length_need;
       }
-      if (last_b > 0) partner_buckets.push_back({bucket_end, last_b, loose});
+      if (last_b > 0) partner_buckets.push_back({bucket_first, bucket_end, last_b, loose});
       reach = std::max(reach, last_b);
     }
+    // Pair lists are sorted by entry length: a pair ending at candidate position b reads only the
+    // partner lengths m whose overlap need(m) still fits after b (need(m) <= n + 1 - b).
+    auto& longest = scratch.longest_partner;
+    longest.assign(reach + 1, 0);
+    for (uint32_t m = bounds.first; m <= last_m; ++m) {
+      const uint32_t b = std::min(reach, n + 1 - bounds.need(m));
+      longest[b] = std::max(longest[b], m);
+    }
+    for (uint32_t b = reach; b > 1; --b) longest[b - 1] = std::max(longest[b - 1], longest[b]);
     for (uint32_t b = 1; b <= reach; ++b) {
-      for (uint32_t a = 0; a < b; ++a) lookups.push_back({pair_key(keys[a], keys[b]), b, 1, 0, kPairLists});
+      for (uint32_t a = 0; a < b; ++a) {
+        lookups.push_back({pair_key(keys[a], keys[b]), b, 1, 0, kPairLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
+                           longest[b]});
+      }
     }
   }
   // Single-element lists, one length class at a time, only classes holding entries of that kind.
@@ -542,9 +564,16 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     const uint32_t position = lookup.position;
     for (const PartnerBucket& bucket : partner_buckets) {
       if (position > bucket.last_position) continue;
+      // Split lists are sorted by the entry's prefix position: read only the positions that
+      // some length of the bucket with room after this pair allows (position + need(m) <= m + 1).
+      uint32_t entry_reach = 0;
+      for (uint32_t m = bucket.first_length; m <= bucket.last_length; ++m) {
+        if (position + bounds.need(m) <= n + 1) entry_reach = std::max(entry_reach, m + 1 - bounds.need(m));
+      }
       for (const bool loose : {false, true}) {
         if (loose && !bucket.loose) continue;
-        lookups.push_back({split_key(pair, bucket.last_length, loose, kShards - 1), position, 1, 0, kSplitPairLists});
+        lookups.push_back({split_key(pair, bucket.last_length, loose, kShards - 1), position, 1, 0, kSplitPairLists,
+                           0, entry_reach});
         table_of(lookups.back()).prefetch_slot(lookups.back().key);
       }
     }
@@ -612,7 +641,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     for (const Lookup& lookup : lookups) {
       if (!SignatureTable::holds_list(lookup.head)) continue;
       const uint32_t probe_room = n + lookup.slack - lookup.position, slack = lookup.slack;
-      table_of(lookup).scan_blocks(lookup.head, [&](const Posting* items, uint32_t count) {
+      table_of(lookup).scan_range(lookup.head, lookup.low, lookup.high, [&](const Posting* items, uint32_t count) {
         for (uint32_t k = count; k > 0; --k) {
           const Posting& posting = items[k - 1];
           const uint32_t m = posting.length, offset = m - first;
@@ -638,7 +667,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     for (const Lookup& lookup : lookups) {
       if (!SignatureTable::holds_list(lookup.head)) continue;
       table_of(lookup).scan(lookup.head, [&](const Posting& posting) {
-        if (posting.entry >= to) return;  // lists are newest first: entries indexed after `before`
+        if (posting.entry >= to) return;  // indexed after `before`
         ++scratch.probed;
         const uint32_t m = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
         if (!bounds.admissible(m)) return;

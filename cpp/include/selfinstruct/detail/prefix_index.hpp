@@ -29,18 +29,22 @@ struct Match {
 enum TableSet : uint8_t { kSingleLists = 0, kPairLists = 1, kSplitPairLists = 2 };
 
 // One signature a probe looks up: where its (last) element sits in the candidate, the prefix
-// slack (1 for pairs, 0 for singles), the list head once resolved, and its table set.
+// slack (1 for pairs, 0 for singles), the list head once resolved, its table set, and the range
+// of the list's sort field (see SignatureTable::Order) that can match: where the table is sorted,
+// only that run is read.
 struct Lookup {
   uint64_t key;
   uint32_t position;
   uint32_t slack;
   uint32_t head;
   TableSet set;
+  uint32_t low = 0, high = UINT32_MAX;
 };
 
-// A probe's view of one length bucket of pair-indexed partners: its last length, how far into
-// the candidate's elements its pairs reach, and whether its loose pairs can match.
+// A probe's view of one length bucket of pair-indexed partners: its partner lengths, how far
+// into the candidate's elements its pairs reach, and whether its loose pairs can match.
 struct PartnerBucket {
+  uint32_t first_length;
   uint32_t last_length;
   uint32_t last_position;
   bool loose;
@@ -50,6 +54,7 @@ struct PartnerBucket {
 struct ProbeScratch {
   std::vector<Lookup> lookups;
   std::vector<PartnerBucket> partner_buckets;
+  std::vector<uint32_t> longest_partner;  // [b]: the longest partner a pair ending at b has room for
   std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued for this probe
   uint32_t epoch = 0;
   std::vector<uint32_t> touched;

@@ -1,9 +1,9 @@
 // Inverted lists keyed by 64-bit signatures, in one arena. A list is one contiguous block that
 // doubles by moving (the vacated block is reused by the next list of that size), so a scan costs
 // one cache miss and a sequential read instead of chasing a chain of small blocks; past 4,096
-// postings, full blocks are chained newest first. Appends are amortized O(1), scans see recent
-// entries first (so a scan for entries added after some point stops early), and the newest
-// entry can be unlinked in O(1).
+// postings, full blocks are chained newest first. A table keeps each block in the order its
+// postings came (appends O(1) amortized) or sorted by one field (see Order), and unlinks the
+// newest entry's posting.
 //
 // A slot holds a 32-bit fingerprint of the key (its high half) beside the list head, so a lookup
 // costs one cache miss. Two keys with the same fingerprint share one list: callers only read
@@ -43,6 +43,12 @@ class SignatureTable {
   }
 
   SignatureTable() { clear(); }
+  // How a table orders each block's postings. Readers filter every posting on its own, so any
+  // order is correct; a sorted one lets a scan read only the postings whose sort field lies in
+  // a range (see scan_range). Ties are in no particular order.
+  enum class Order : uint8_t { kInsertion, kPosition, kLength };
+  void keep_sorted_by(Order order) { order_ = order; }
+
   // Empties the table for about `keys` keys, keeping its memory where it is of that size.
   void clear(size_t keys = 0) {
     size_t size = 1024;
@@ -110,7 +116,7 @@ class SignatureTable {
       block = oldest ? kEnd : header[kNext];
     }
   }
-  // Calls visit(posting) for every posting of the list, newest first.
+  // Calls visit(posting) for every posting of the list, newest block first.
   template <typename Visit>
   void scan(uint32_t head, Visit&& visit) const {
     scan_blocks(head, [&](const Posting* items, uint32_t count) {
@@ -156,7 +162,7 @@ class SignatureTable {
     }
     const uint32_t word = arena_[block];
     auto* items = reinterpret_cast<Posting*>(arena_.data() + block + (is_oldest(word) ? kOldestHeader : kHeader));
-    items[count_of(word)] = posting;
+    insert(items, count_of(word), posting);
     ++arena_[block];  // the count is the word's low bits
     ++postings_;
     return list_size(block);
@@ -185,11 +191,36 @@ class SignatureTable {
     slot.head = kSplit;
   }
 
-  // Unlinks the newest posting of `key` (callers pop the newest entry's postings only).
-  void pop(uint64_t key) {
+  // Calls visit(postings, count) for each block of the list, newest block first: in a sorted
+  // table only the run of postings whose sort field lies in [low, high], otherwise all of them.
+  template <typename Visit>
+  void scan_range(uint32_t head, uint32_t low, uint32_t high, Visit&& visit) const {
+    scan_blocks(head, [&](const Posting* items, uint32_t count) {
+      if (order_ != Order::kInsertion) {
+        // Walked, not searched: the run is read next anyway, and a search would touch lines
+        // beyond it.
+        uint32_t begin = 0;
+        while (begin < count && key_of(items[begin]) < low) ++begin;
+        uint32_t end = begin;
+        while (end < count && key_of(items[end]) <= high) ++end;
+        items += begin;
+        count = end - begin;
+      }
+      visit(items, count);
+    });
+  }
+
+  // Unlinks `posting` from the list of `key` (callers pop the newest entry's postings only, so
+  // it lies in the list's newest block).
+  void pop(uint64_t key, const Posting& posting) {
     Slot& slot = slots_[find_slot(fingerprint(key))];
     const uint32_t block = slot.head;
     if (!holds_list(block)) throw std::logic_error("pop of a key without a list");
+    if (order_ != Order::kInsertion) {
+      const uint32_t word = arena_[block];
+      erase(reinterpret_cast<Posting*>(arena_.data() + block + (is_oldest(word) ? kOldestHeader : kHeader)),
+            count_of(word), posting);
+    }
     const uint32_t word = --arena_[block];
     if (count_of(word) == 0) {
       slot.head = is_oldest(word) ? kEnd : arena_[block + kNext];
@@ -233,6 +264,52 @@ class SignatureTable {
     arena_[block + kOldestHeader] = free_[size_class];
     free_[size_class] = block;
   }
+  uint32_t key_of(const Posting& posting) const { return order_ == Order::kPosition ? posting.position : posting.length; }
+  // Appends to a block of `count` postings, after every posting whose sort field is at most the
+  // new one's. Short blocks shift; in long ones the first posting of each run with a greater
+  // field moves to the end of its run (one move per such run instead of one per posting).
+  void insert(Posting* items, uint32_t count, const Posting& posting) const {
+    const uint32_t key = key_of(posting);
+    uint32_t hole = count;
+    if (order_ == Order::kInsertion || count == 0 || key_of(items[count - 1]) <= key) {
+      items[hole] = posting;
+      return;
+    }
+    if (count <= kShiftedInserts) {
+      while (hole > 0 && key_of(items[hole - 1]) > key) {
+        items[hole] = items[hole - 1];
+        --hole;
+      }
+    } else {
+      while (hole > 0 && key_of(items[hole - 1]) > key) {
+        const uint32_t run = key_of(items[hole - 1]);
+        const uint32_t start = static_cast<uint32_t>(
+            std::lower_bound(items, items + hole, run, [&](const Posting& p, uint32_t v) { return key_of(p) < v; }) - items);
+        items[hole] = items[start];
+        hole = start;
+      }
+    }
+    items[hole] = posting;
+  }
+  // The reverse of insert: removes `posting` (found by entry among the postings of its sort
+  // field) from a block of `count`, leaving the block's last slot free.
+  void erase(Posting* items, uint32_t count, const Posting& posting) const {
+    const auto below = [&](const Posting& p, uint32_t v) { return key_of(p) < v; };
+    const auto above = [&](uint32_t v, const Posting& p) { return v < key_of(p); };
+    uint32_t run = key_of(posting);
+    auto hole = static_cast<uint32_t>(std::lower_bound(items, items + count, run, below) - items);
+    while (hole < count && key_of(items[hole]) == run && items[hole].entry != posting.entry) ++hole;
+    if (hole == count || items[hole].entry != posting.entry) throw std::logic_error("pop of a posting not in its list");
+    for (;;) {
+      // The last posting of the hole's run fills the hole; the hole moves to the run's end,
+      // where the next run's last posting fills it in turn.
+      const auto end = static_cast<uint32_t>(std::upper_bound(items + hole, items + count, run, above) - items);
+      items[hole] = items[end - 1];
+      hole = end - 1;
+      if (end == count) return;
+      run = key_of(items[end]);
+    }
+  }
   static uint32_t count_of(uint32_t word) { return word & 0xFFFFu; }
   static uint32_t capacity_of(uint32_t word) { return (word & ~kOldestFlag) >> kCapacityShift; }
   static bool is_oldest(uint32_t word) { return (word & kOldestFlag) != 0; }
@@ -260,6 +337,8 @@ class SignatureTable {
   Arena arena_;  // blocks: a header, then capacity postings
   std::array<uint32_t, kCapacityClasses> free_{};  // vacated oldest blocks by size class
   size_t postings_ = 0;
+  Order order_ = Order::kInsertion;
+  static constexpr uint32_t kShiftedInserts = 64;  // blocks up to this many postings shift to insert
 };
 
 }  // namespace selfinstruct::detail
