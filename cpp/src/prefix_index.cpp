@@ -358,13 +358,16 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
       });
       parallel_for(kShards, static_cast<int>(parts), 1, [&](size_t begin, size_t end, int) {
         for (size_t shard = begin; shard < end; ++shard) {
-          // Pushes go through a short queue: a key's slot is prefetched when it is queued and its
-          // list half way, so each push finds both in cache instead of waiting twice. A split
-          // pair's bucket slot is prefetched half way instead, and its list at three quarters.
-          constexpr size_t kAhead = 16;
+          // Pushes go through a short queue: a key's slot is prefetched when it is queued, its
+          // list's header half way and the list's tail (where the posting goes) at three
+          // quarters, so each push finds them in cache instead of waiting three times. A split
+          // pair's bucket slot is prefetched half way instead, its list's header at three
+          // quarters and its tail at seven eighths.
+          constexpr size_t kAhead = 32;
           struct Queued {
             const PendingPush* item;
             uint64_t split_key;
+            uint32_t head;
             bool split;  // seen split half way: split_key is its bucket list
           };
           Queued queue[kAhead];
@@ -384,22 +387,31 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
               if (queued >= kAhead / 2) {
                 Queued& half_way = queue[(queued - kAhead / 2) % kAhead];
                 const SignatureTable& table = tables_[half_way.item->set][shard];
-                const uint32_t head = table.head(half_way.item->key);
-                if (head == SignatureTable::kSplit) {
+                half_way.head = table.head(half_way.item->key);
+                if (half_way.head == SignatureTable::kSplit) {
                   half_way.split_key = split_key_of(half_way.item->key, half_way.item->posting, entries);
                   half_way.split = true;
                   split_lists.prefetch_slot(half_way.split_key);
                 } else {
-                  table.prefetch_list(head);
+                  table.prefetch_list(half_way.head);
                 }
               }
               if (queued >= kAhead / 4) {
-                const Queued& three_quarters = queue[(queued - kAhead / 4) % kAhead];
-                if (three_quarters.split) split_lists.prefetch_list_of(three_quarters.split_key);
+                Queued& three_quarters = queue[(queued - kAhead / 4) % kAhead];
+                if (three_quarters.split) {
+                  three_quarters.head = split_lists.head(three_quarters.split_key);
+                  split_lists.prefetch_list(three_quarters.head);
+                } else {
+                  tables_[three_quarters.item->set][shard].prefetch_tail(three_quarters.head);
+                }
+              }
+              if (queued >= kAhead / 8) {
+                const Queued& seven_eighths = queue[(queued - kAhead / 8) % kAhead];
+                if (seven_eighths.split) split_lists.prefetch_tail(seven_eighths.head);
               }
               Queued& next = queue[queued % kAhead];
               if (queued >= kAhead) settle(next);
-              next = {&item, 0, false};
+              next = {&item, 0, SignatureTable::kEnd, false};
               ++queued;
             }
           }

@@ -87,7 +87,6 @@ class SignatureTable {
   void prefetch_list(uint32_t head) const {
     if (holds_list(head)) __builtin_prefetch(arena_.data() + head);
   }
-  void prefetch_list_of(uint64_t key) const { prefetch_list(head(key)); }
   // Once the list's header is in cache: prefetches the cache lines of its newest block after the
   // first, so that the scan does not wait on each of them in turn.
   void prefetch_postings(uint32_t head) const {
@@ -98,6 +97,16 @@ class SignatureTable {
     for (uintptr_t line = (reinterpret_cast<uintptr_t>(arena_.data() + head) | 63) + 1; line < end; line += 64) {
       __builtin_prefetch(reinterpret_cast<const void*>(line));
     }
+  }
+  // Once the list's header is in cache: prefetches where the next posting goes, and the posting
+  // before it, which a sorted table compares it with.
+  void prefetch_tail(uint32_t head) const {
+    if (!holds_list(head)) return;
+    const uint32_t word = arena_[head];
+    const uint32_t* items = arena_.data() + head + (is_oldest(word) ? kOldestHeader : kHeader);
+    const uint32_t count = count_of(word);
+    __builtin_prefetch(items + 3 * (count > 0 ? count - 1 : 0));
+    __builtin_prefetch(items + 3 * count + 2);
   }
   // How many postings the list starting at `head` holds.
   uint32_t list_size(uint32_t head) const {
