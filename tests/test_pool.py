@@ -215,6 +215,41 @@ def test_truncate_after_long_pair_lists_equals_a_fresh_pool():
     assert pool.texts == fresh.texts
 
 
+def test_candidates_that_match_the_pool_still_list_their_chunk_matches():
+    # Within a chunk, matches are found by joining the candidates' pair signatures. Candidates
+    # that already match a pool entry take part only as probers: a later admitted candidate of
+    # their chunk with a strictly higher F becomes their best match. Exact copies of pool entries
+    # take no part. Texts of 5-60 words: pair- and single-indexed candidates meet in one chunk.
+    rng = random.Random(47)
+    first = zipf_stream(rng, 3000, vocabulary=3000)
+    later: list[str] = []
+    for _ in range(5000):
+        pick = rng.random()
+        if pick < 0.3:
+            words = rng.choice(first).split()  # near a pool entry ...
+            words[rng.randrange(len(words))] = f"t{rng.randrange(3000)}"
+            later.append(" ".join(words))
+        elif pick < 0.4:
+            later.append(rng.choice(first))  # ... or a copy of one
+        elif pick < 0.7 and later:
+            words = later[-rng.randint(1, min(40, len(later)))].split()  # near an earlier candidate
+            words.insert(rng.randrange(len(words) + 1), f"t{rng.randrange(3000)}")
+            later.append(" ".join(words))
+        else:
+            later.append(" ".join(f"t{rng.randrange(3000)}" for _ in range(rng.choice([5, 8, 12, 30, 45, 60]))))
+    expected = brute_force_admission(first + later, 0.7)
+    for threads in (1, 2):
+        pool = si.Pool(threads=threads)
+        got = decisions_of(pool.admit(first)) + decisions_of(pool.admit(later))
+        assert got == expected, threads
+    # The case that matters: a pool entry matches, and a chunk candidate matches better.
+    pool_size = sum(admitted for admitted, _, _ in expected[: len(first)])
+    best_in_chunk = [i for i, d in enumerate(expected[len(first):]) if not d[0] and d[1] >= pool_size]
+    kept_first = [t for t, d in zip(first, expected) if d[0]]
+    against_pool = si.cdist([later[i] for i in best_in_chunk], kept_first, threads=2).max(axis=1)
+    assert int((against_pool > 0.7).sum()) >= 5
+
+
 def shuffled_stream(rng: random.Random, count: int, words: int, lengths: tuple[int, int]) -> list[str]:
     """Texts of a few words drawn in any order: most pass the threshold, so every word pair is frequent."""
     vocabulary = VOCAB[:words]

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "selfinstruct/detail/pair_join.hpp"
 #include "selfinstruct/detail/parallel.hpp"
 #include "selfinstruct/detail/prefix_index.hpp"
 
@@ -165,42 +166,103 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
   ChunkMatches within;
   within.unlisted.assign(chunk.size(), 0);
   ready_workers(chunk_scratch_, threads_);
-  TokenSequences open;
-  std::vector<uint32_t> open_position;  // where each open candidate sits in the chunk
-  for (size_t c = 0; c < chunk.size(); ++c) {
-    if (decided[c].best_index >= 0) continue;
-    open.append(chunk.data(c), chunk.length(c));
-    open_position.push_back(static_cast<uint32_t>(c));
-  }
-  if (open.size() == 0) return within;
+  // (Phase 3 indexes the chunk's admitted candidates in it, where some gave up here.)
   if (!chunk_index_) chunk_index_ = std::make_unique<detail::PrefixIndex>(threshold());
-  chunk_index_->build_with_ranking_of(*index_, open, threads_);
+  size_t first_open = 0;
+  while (first_open < chunk.size() && decided[first_open].best_index >= 0) ++first_open;
+  if (first_open == chunk.size()) return within;
+  // Partners: the open candidates. Probers: every candidate after the first open one, except
+  // exact copies of a pool entry (they keep it as their best: a candidate of this chunk has a
+  // higher index, so it would need F above 1).
+  std::vector<uint8_t> roles(chunk.size(), 0);
+  bool single_indexed = false;  // whether some prober or partner is indexed by single elements
+  for (size_t c = first_open; c < chunk.size(); ++c) {
+    const bool open_one = decided[c].best_index < 0;
+    const bool prober = c > first_open && !(decided[c].best_index >= 0 && decided[c].best_score >= 1.0);
+    roles[c] = static_cast<uint8_t>((open_one ? detail::kJoinPartner : 0) | (prober ? detail::kJoinProber : 0));
+    single_indexed = single_indexed || (roles[c] != 0 && index_->pair_prefix(chunk.length(c)) == 0);
+  }
+
+  // Pairs of pair-indexed candidates: by joining their signatures.
+  if (!join_scratch_) join_scratch_ = std::make_unique<detail::PairJoinScratch>();
+  detail::PairJoinResult joined;
+  detail::join_pairs(*index_, chunk, roles, kWithinChunkPostings, kWithinChunkVerified, threads_, *join_scratch_, joined);
+  stats_.pairs_probed += joined.probed;
+  stats_.pairs_verified += joined.verified;
+  stats_.pairs_lcs += joined.lcs;
+  within.matches.reserve(joined.matches.size());
+  for (const detail::JoinMatch& match : joined.matches) {
+    within.matches.push_back(ChunkMatch{match.candidate, match.earlier, match.score});
+  }
+  for (size_t c = 0; c < chunk.size(); ++c) within.unlisted[c] = joined.over_budget[c];
+
+  // Pairs where either side is indexed by single elements: through an index of the open
+  // candidates that can take part in such a pair, probed by the candidates that can.
+  if (single_indexed) match_single_indexed(chunk, roles, within);
+  // A candidate that gave up is decided in the serial pass: its listed matches are dropped.
+  within.matches.erase(std::remove_if(within.matches.begin(), within.matches.end(),
+                                      [&](const ChunkMatch& match) { return within.unlisted[match.candidate] != 0; }),
+                       within.matches.end());
+  std::stable_sort(within.matches.begin(), within.matches.end(),
+                   [](const ChunkMatch& a, const ChunkMatch& b) { return a.candidate < b.candidate; });
+  return within;
+}
+
+void Pool::match_single_indexed(const TokenSequences& chunk, const std::vector<uint8_t>& roles, ChunkMatches& within) {
+  const detail::LengthBounds& bounds = index_->bounds();
+  const auto single_indexed = [&](size_t c) { return index_->pair_prefix(chunk.length(c)) == 0; };
+  // Partners: every open candidate indexed by single elements, and, where some prober is, the
+  // pair-indexed ones long enough to match such a prober.
+  uint32_t shortest_partner_of_single = UINT32_MAX;
+  for (size_t c = 0; c < chunk.size(); ++c) {
+    if (!(roles[c] & detail::kJoinProber) || within.unlisted[c] || !single_indexed(c)) continue;
+    uint32_t first = 0, last = 0;
+    bounds.partner_range(chunk.length(c), first, last);
+    if (first <= last) shortest_partner_of_single = std::min(shortest_partner_of_single, first);
+  }
+  TokenSequences partners;
+  std::vector<uint32_t> partner_position;  // where each partner sits in the chunk
+  uint32_t shortest_single = UINT32_MAX;   // the shortest partner indexed by single elements
+  for (size_t c = 0; c < chunk.size(); ++c) {
+    if (!(roles[c] & detail::kJoinPartner)) continue;
+    if (!single_indexed(c) && chunk.length(c) < shortest_partner_of_single) continue;
+    partners.append(chunk.data(c), chunk.length(c));
+    partner_position.push_back(static_cast<uint32_t>(c));
+    if (single_indexed(c)) shortest_single = std::min(shortest_single, chunk.length(c));
+  }
+  if (partners.size() == 0) return;
+  chunk_index_->build_with_ranking_of(*index_, partners, threads_, /*pairs=*/false);
   std::vector<std::vector<ChunkMatch>> found(static_cast<size_t>(threads_));
   // Once most of a chunk has given up (one dense cluster, as in a corpus of near-copies), the
   // rest of it goes straight to the serial pass instead of giving up one by one.
   std::atomic<size_t> listed{0}, gave_up{0};
-  const size_t from = open_position.front() + 1;  // candidates with an open one before them
-  detail::parallel_for(chunk.size() - std::min(chunk.size(), from), threads_, 64, [&](size_t begin, size_t end, int worker) {
+  detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
     detail::ProbeScratch& mine = *chunk_scratch_[static_cast<size_t>(worker)];
     // Bounds the work per candidate: a candidate in a dense cluster would otherwise read and
     // verify every cluster member before it, quadratic in the cluster's size.
     mine.posting_budget = kWithinChunkPostings;
     mine.verify_budget = kWithinChunkVerified;
     std::vector<detail::Match>& every = mine.matches;
-    for (size_t c = from + begin; c < from + end; ++c) {
-      // An exact copy of a pool entry keeps it as its best: a candidate of this chunk has a higher
-      // index, so it would need F above 1.
-      if (decided[c].best_index >= 0 && decided[c].best_score >= 1.0) continue;
+    for (size_t c = begin; c < end; ++c) {
+      if (!(roles[c] & detail::kJoinProber) || within.unlisted[c]) continue;
+      if (!single_indexed(c)) {
+        // A pair-indexed prober looks up single-indexed partners only: skip it if none is long
+        // enough for it.
+        uint32_t first = 0, last = 0;
+        bounds.partner_range(chunk.length(c), first, last);
+        if (first > last || last < shortest_single) continue;
+      }
       const size_t given_up = gave_up.load(std::memory_order_relaxed);
       if (given_up > kDenseChunk && given_up > listed.load(std::memory_order_relaxed)) {
         within.unlisted[c] = 1;
         gave_up.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      const auto earlier_open = static_cast<size_t>(
-          std::lower_bound(open_position.begin(), open_position.end(), static_cast<uint32_t>(c)) - open_position.begin());
+      const auto earlier = static_cast<size_t>(
+          std::lower_bound(partner_position.begin(), partner_position.end(), static_cast<uint32_t>(c)) -
+          partner_position.begin());
       every.clear();
-      chunk_index_->probe(chunk.data(c), chunk.length(c), open, earlier_open, mine, &every);
+      chunk_index_->probe(chunk.data(c), chunk.length(c), partners, earlier, mine, &every);
       if (mine.over_budget) {
         within.unlisted[c] = 1;
         gave_up.fetch_add(1, std::memory_order_relaxed);
@@ -209,15 +271,12 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
       listed.fetch_add(1, std::memory_order_relaxed);
       for (const detail::Match& match : every) {
         found[static_cast<size_t>(worker)].push_back(
-            ChunkMatch{static_cast<uint32_t>(c), open_position[static_cast<size_t>(match.index)], match.score});
+            ChunkMatch{static_cast<uint32_t>(c), partner_position[static_cast<size_t>(match.index)], match.score});
       }
     }
     mine.posting_budget = mine.verify_budget = SIZE_MAX;
   });
   for (const auto& part : found) within.matches.insert(within.matches.end(), part.begin(), part.end());
-  std::sort(within.matches.begin(), within.matches.end(),
-            [](const ChunkMatch& a, const ChunkMatch& b) { return a.candidate < b.candidate; });
-  return within;
 }
 
 std::vector<uint32_t> Pool::query_tokens(std::string_view text) const {

@@ -5,6 +5,7 @@
 
 #include "selfinstruct/detail/bits.hpp"
 #include "selfinstruct/detail/parallel.hpp"
+#include "selfinstruct/detail/signatures.hpp"
 #include "selfinstruct/score.hpp"
 
 namespace selfinstruct::detail {
@@ -14,20 +15,7 @@ constexpr size_t kRebuildGrowth = 4;
 // Newest entries sampled (with the incoming candidates) to judge whether the token ranking is stale.
 constexpr size_t kStaleSample = 8192;
 constexpr double kStaleTolerance = 1.1;
-// Entries whose 2-prefix is longer than this are indexed by single elements (pairs grow
-// quadratically with the prefix).
-constexpr uint32_t kMaxPairPrefix = 20;
 
-enum Signature : uint64_t { kPair = 1, kSingle = 2, kSingleOfPaired = 3 };
-
-inline uint64_t mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return x;
-}
 // Single-element signatures carry the entry's length class (a quarter octave), so a probe only
 // reads the lists of the few classes its partner lengths span.
 inline uint64_t single_key(Signature kind, uint64_t element, uint32_t length_class) {
@@ -38,7 +26,6 @@ inline uint32_t length_class(uint32_t m) {
   const uint32_t octave = 31 - static_cast<uint32_t>(__builtin_clz(m));
   return 4 * octave - 4 + ((m >> (octave - 2)) & 3);
 }
-inline uint32_t fold(uint64_t sketch) { return static_cast<uint32_t>(sketch) | static_cast<uint32_t>(sketch >> 32); }
 // Direct visits replace list scans when the lists hold more than this many postings per entry
 // of the partner lengths.
 constexpr size_t kDirectFactor = 2;
@@ -48,9 +35,8 @@ inline uint64_t class_first(uint32_t length_class) {
   const uint32_t octave = (length_class + 4) / 4;
   return uint64_t{4 + length_class % 4} << (octave - 2);
 }
-// A pair's list holds every entry length: most pairs are rare, and one lookup per pair (the
+// A pair's list starts with every entry length: most pairs are rare, and one lookup per pair (the
 // posting filters reject the lengths that cannot match) beats one per length bucket.
-inline uint64_t pair_key(uint64_t first, uint64_t second) { return mix(mix(first * 4 + kPair) ^ second); }
 // Once a pair's list passes kSplitAt postings, it is split into lists by entry length bucket, so
 // a probe only reads the lengths that can match. `loose` marks pairs that lie beyond the 2-prefix
 // a same-length partner needs: only partners that need less overlap (shorter ones, at usual
@@ -66,23 +52,6 @@ inline uint64_t split_key(uint64_t pair, uint32_t length, bool loose, uint64_t s
   return (uint64_t{print} << 32) | (pair & shard_mask);
 }
 
-// Size of the intersection of two sorted key lists, stopping once `need` is out of reach.
-uint32_t overlap(const uint64_t* a, uint32_t n, const uint64_t* b, uint32_t m, uint32_t need) {
-  uint32_t i = 0, j = 0, common = 0;
-  while (i < n && j < m) {
-    if (common + std::min(n - i, m - j) < need) return common;
-    if (a[i] == b[j]) {
-      ++common;
-      ++i;
-      ++j;
-    } else if (a[i] < b[j]) {
-      ++i;
-    } else {
-      ++j;
-    }
-  }
-  return common;
-}
 // Wide sketches: a power-of-two number of 64-bit words, about 4 bits per element, for entries of
 // at least kWideFrom elements. Bit (mix(key) >> 6) mod width: a sketch folds exactly onto any
 // smaller power-of-two width by OR-ing its halves, so candidates compare at the entry's width.
@@ -199,9 +168,13 @@ PrefixIndex::SignatureCounts PrefixIndex::signatures_of(const TokenSequences& en
   for (size_t i = 0; i < entries.size(); ++i) {
     const Layout shape = layout(entries.length(i));
     singles += shape.single_prefix;
-    pairs += size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
+    if (publish_pairs_) pairs += size_t{shape.pair_prefix} * (shape.pair_prefix - (shape.pair_prefix > 0)) / 2;
   }
   return {singles, pairs};
+}
+
+bool PrefixIndex::holds_single_indexed() const {
+  return std::any_of(class_population_[0].begin(), class_population_[0].end(), [](uint64_t count) { return count > 0; });
 }
 
 void PrefixIndex::size_tables(const std::array<size_t, 3>& keys, const std::array<size_t, 3>& postings) {
@@ -233,10 +206,12 @@ void PrefixIndex::forget_entries() {
   built_ = false;
 }
 
-void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads) {
+void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads,
+                                        bool pairs) {
   forget_entries();
   rank_ = other.rank_;
   split_pairs_ = false;  // lists over one chunk stay short
+  publish_pairs_ = pairs;
   // Each shard is sized once for these entries; a table of the same size as last time is only
   // emptied, not reallocated, so a stream of similar chunks reuses one set of tables.
   // Room for every pair: within one chunk, most pairs are distinct, and none are split.
@@ -284,7 +259,7 @@ PrefixIndex::Layout PrefixIndex::compute_layout(uint32_t length) const {
 template <typename Visit>
 void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
   const bool paired = shape.pair_prefix > 0;
-  for (uint32_t b = 1; paired && b < shape.pair_prefix; ++b) {
+  for (uint32_t b = 1; paired && publish_pairs_ && b < shape.pair_prefix; ++b) {
     for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
   }
   const uint32_t own_class = length_class(length);
@@ -293,11 +268,6 @@ void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, cons
   }
 }
 
-uint64_t PrefixIndex::sketch_of(const uint64_t* keys, uint32_t n) {
-  uint64_t bits = 0;
-  for (uint32_t k = 0; k < n; ++k) bits |= uint64_t{1} << (mix(keys[k]) & 63);
-  return bits;
-}
 
 void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads) {
   const size_t from = indexed_;
@@ -505,7 +475,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   const bool paired = shape.pair_prefix > 0;
   auto& partner_buckets = scratch.partner_buckets;
   partner_buckets.clear();
-  if (paired) {
+  if (paired && publish_pairs_) {
     // Pair-indexed partners: only pairs inside the pair-specific 2-prefix of some partner length.
     // Per length bucket (for split pair lists), its pairs reach as far as its loosest
     // (smallest-need) pair-indexed length allows.

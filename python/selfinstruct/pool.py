@@ -219,6 +219,7 @@ class Pool:
         return self._core.similarity_fields(first, last, k, workers, buffer, _FIELDS_KERNELS.index(kernel))
 
     def stats(self) -> dict[str, int]:
-        """Work counters: candidates, pairs probed in the index, verified by overlap, scored by LCS,
+        """Work counters: candidates, pairs probed (index postings, and candidate pairs sharing a
+        signature within a chunk), verified by overlap, scored by LCS,
         index builds (token rankings counted, docs/admission_index.md) and candidates of dense clusters."""
         return self._core.stats()

@@ -17,6 +17,7 @@ namespace selfinstruct {
 namespace detail {
 class PrefixIndex;
 struct ProbeScratch;
+struct PairJoinScratch;
 }
 
 struct Decision {
@@ -27,7 +28,9 @@ struct Decision {
 
 struct PoolStats {
   uint64_t candidates = 0;
-  uint64_t pairs_probed = 0;    // index postings (or, where lists are too long, entries) examined
+  // Index postings (or, where lists are too long, entries) examined, and within chunks, pairs of
+  // candidates sharing a signature.
+  uint64_t pairs_probed = 0;
   uint64_t pairs_verified = 0;  // pairs whose full token overlap was counted
   uint64_t pairs_lcs = 0;       // pairs whose LCS was computed
   uint64_t index_builds = 0;
@@ -84,6 +87,8 @@ class Pool {
   };
   // Every such pair whose earlier side no pool entry matched (`decided`: phase 1's decisions).
   ChunkMatches match_within_chunk(const TokenSequences& chunk, const Decision* decided);
+  // The part of it where either side is indexed by single elements (`roles`: see pair_join.hpp).
+  void match_single_indexed(const TokenSequences& chunk, const std::vector<uint8_t>& roles, ChunkMatches& within);
 
   TokenizerMode mode_;
   int threads_;
@@ -94,6 +99,7 @@ class Pool {
   // An index over one chunk's open candidates, and its workers' memory, kept across chunks.
   std::unique_ptr<detail::PrefixIndex> chunk_index_;
   std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
+  std::unique_ptr<detail::PairJoinScratch> join_scratch_;  // the join's memory, kept across chunks
   PoolStats stats_;
 };
 

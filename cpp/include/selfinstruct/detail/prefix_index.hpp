@@ -75,6 +75,10 @@ struct ProbeScratch {
 
 class PrefixIndex {
  public:
+  // Entries whose 2-prefix is longer than this are indexed by single elements (pairs grow
+  // quadratically with the prefix).
+  static constexpr uint32_t kMaxPairPrefix = 20;
+
   explicit PrefixIndex(double threshold);
   const LengthBounds& bounds() const { return bounds_; }
   size_t indexed() const { return indexed_; }
@@ -92,8 +96,19 @@ class PrefixIndex {
   // Forgets entries from `count` on (call before truncating `entries`).
   void truncate(const TokenSequences& entries, size_t count);
   // Replaces the contents with `entries`, ordering tokens as `other` does (it must have been
-  // built): for a short-lived index over one chunk's candidates, reusing its memory.
-  void build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads);
+  // built): for a short-lived index over one chunk's candidates, reusing its memory. Without
+  // `pairs`, entries publish only their single elements, and probes look up only those (for
+  // matches where either side is indexed by single elements; see pair_join.hpp for the others).
+  void build_with_ranking_of(const PrefixIndex& other, const TokenSequences& entries, int threads, bool pairs = true);
+  // Whether some indexed entry is indexed by single elements alone (not by pairs).
+  bool holds_single_indexed() const;
+
+  // Element keys of a token list, sorted: rank in the high half, occurrence number in the low
+  // half, so a multiset becomes a set and multiset overlap becomes set overlap.
+  void elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const;
+  // How long a prefix of its elements an entry of this length publishes pairs from (0: none,
+  // it is indexed by single elements).
+  uint32_t pair_prefix(uint32_t length) const { return layout(length).pair_prefix; }
 
   // The best entry with F > threshold (highest F, lowest index on ties) among the indexed entries
   // [0, before). With `every` given, also appends every such entry, in no particular order.
@@ -102,9 +117,6 @@ class PrefixIndex {
               ProbeScratch& scratch, std::vector<Match>* every = nullptr) const;
 
  private:
-  // Element keys of a token list, sorted: rank in the high half, occurrence number in the low
-  // half, so a multiset becomes a set and multiset overlap becomes set overlap.
-  void elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const;
   // Computes elements and sketches of entries [indexed(), to) and counts them as indexed.
   void prepare(const TokenSequences& entries, size_t to, int threads);
   Posting posting_of(size_t entry, uint32_t length, uint32_t position) const;
@@ -156,10 +168,7 @@ class PrefixIndex {
   // Shared with chunk indexes, which must order tokens the same way.
   std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
   std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
-  // A 64-bit sketch per entry: bit (hash(element) % 64) for each element. Bits set on one side
-  // only each stand for at least one element the other side lacks, which bounds the overlap.
-  static uint64_t sketch_of(const uint64_t* keys, uint32_t n);
-  std::vector<uint64_t> sketches_;
+  std::vector<uint64_t> sketches_;  // per entry (see sketch_of)
   // Long entries also get a wide sketch (about 4 bits per element): with hundreds of elements the
   // 64-bit one is all ones, while the wide one still bounds the overlap of unrelated texts far
   // below what a match needs, sparing the exact overlap count.
@@ -171,6 +180,7 @@ class PrefixIndex {
   static constexpr size_t kParallelFrom = 2048;  // fewer entries than this are indexed on one thread
   std::array<std::array<SignatureTable, kShards>, 3> tables_;  // [TableSet][shard]
   bool split_pairs_ = true;  // whether long pair lists are split (not in short-lived chunk indexes)
+  bool publish_pairs_ = true;  // whether entries publish element pairs (see build_with_ranking_of)
   size_t indexed_ = 0;
   // Length range of the entries ever indexed (bounds, also after truncate): a probe only needs
   // the partner lengths inside it, which shortens its prefix and skips lists it cannot match.
