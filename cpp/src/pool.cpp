@@ -179,8 +179,11 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
   for (size_t c = first_open; c < chunk.size(); ++c) {
     const bool open_one = decided[c].best_index < 0;
     const bool prober = c > first_open && !(decided[c].best_index >= 0 && decided[c].best_score >= 1.0);
-    roles[c] = static_cast<uint8_t>((open_one ? detail::kJoinPartner : 0) | (prober ? detail::kJoinProber : 0));
-    single_indexed = single_indexed || (roles[c] != 0 && index_->pair_prefix(chunk.length(c)) == 0);
+    if (!open_one && !prober) continue;
+    const bool pair_indexed = index_->pair_prefix(chunk.length(c)) > 0;
+    roles[c] = static_cast<uint8_t>((open_one ? detail::kJoinPartner : 0) | (prober ? detail::kJoinProber : 0) |
+                                    (pair_indexed ? detail::kJoinPairIndexed : 0));
+    single_indexed = single_indexed || !pair_indexed;
   }
 
   // Pairs of pair-indexed candidates: by joining their signatures.
@@ -210,7 +213,7 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
 
 void Pool::match_single_indexed(const TokenSequences& chunk, const std::vector<uint8_t>& roles, ChunkMatches& within) {
   const detail::LengthBounds& bounds = index_->bounds();
-  const auto single_indexed = [&](size_t c) { return index_->pair_prefix(chunk.length(c)) == 0; };
+  const auto single_indexed = [&](size_t c) { return (roles[c] & detail::kJoinPairIndexed) == 0; };
   // Partners: every open candidate indexed by single elements, and, where some prober is, the
   // pair-indexed ones long enough to match such a prober.
   uint32_t shortest_partner_of_single = UINT32_MAX;

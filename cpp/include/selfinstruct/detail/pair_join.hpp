@@ -14,8 +14,10 @@ namespace selfinstruct::detail {
 class PrefixIndex;
 
 // What a candidate of the chunk takes part as (bits): a partner can be matched by later probers;
-// a prober lists its earlier partners.
-enum JoinRole : uint8_t { kJoinPartner = 1, kJoinProber = 2 };
+// a prober lists its earlier partners. Pair-indexed: the index publishes element pairs for its
+// length (PrefixIndex::pair_prefix, worked out once per candidate by the caller: for lengths
+// past the index's cache it costs a table of bounds).
+enum JoinRole : uint8_t { kJoinPartner = 1, kJoinProber = 2, kJoinPairIndexed = 4 };
 
 struct JoinMatch {
   uint32_t candidate;  // the prober
@@ -34,7 +36,8 @@ struct PairJoinScratch {
   std::vector<std::vector<uint64_t>> buckets;  // [part][shard]: packed signatures, in chunk order
   std::vector<std::vector<uint64_t>> shards;   // each shard's signatures, grouped by fingerprint
   std::vector<std::vector<uint64_t>> spare;    // [worker]: the radix sort's other half
-  std::vector<uint64_t> elements;              // per candidate, at its token offset in the chunk
+  std::vector<uint64_t> elements;              // the pair-indexed candidates', back to back
+  std::vector<uint64_t> element_start;         // per candidate: where its elements start (+1 end)
   std::vector<uint64_t> sketches;              // per candidate
   std::vector<std::vector<uint32_t>> shared;   // [worker][candidate]: partner signatures it shares
   std::vector<uint32_t> cost;                  // per candidate: the sum over workers
@@ -44,7 +47,7 @@ struct PairJoinScratch {
   std::vector<LcsPattern> patterns;               // [worker]
 };
 
-// For every prober of `chunk` that the index publishes element pairs for (roles per candidate),
+// For every pair-indexed prober of `chunk` (roles per candidate),
 // every such partner before it with F > threshold: the pairs sharing a signature, through the
 // same exact bounds as a probe, then counted and scored. A prober that shares more than
 // `shared_budget` signatures with partners, or needs more than `verify_budget` exact overlap
