@@ -65,7 +65,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
   out.over_budget.assign(count, 0);
   out.probed = out.verified = out.lcs = 0;
   const auto workers = static_cast<size_t>(std::max(threads, 1));
-  for (auto* per_worker : {&scratch.shared}) per_worker->resize(workers);
+  scratch.shared.resize(workers);
   scratch.found.resize(workers);
   scratch.matched.resize(workers);
   scratch.bounds.resize(workers);
@@ -127,11 +127,11 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
       }
       sort_by_print(words, scratch.spare[static_cast<size_t>(worker)], kShardBits);
       for_each_run(words, [&](size_t first, size_t last) {
-        uint32_t partners = 0;
-        for (size_t k = first; k < last; ++k) partners += (roles[candidate_of(words[k])] & kJoinPartner) != 0;
-        if (partners == 0) return;
+        uint32_t run_partners = 0;
+        for (size_t k = first; k < last; ++k) run_partners += (roles[candidate_of(words[k])] & kJoinPartner) != 0;
+        if (run_partners == 0) return;
         for (size_t k = first; k < last; ++k) {
-          if (roles[candidate_of(words[k])] & kJoinProber) shared[candidate_of(words[k])] += partners;
+          if (roles[candidate_of(words[k])] & kJoinProber) shared[candidate_of(words[k])] += run_partners;
         }
       });
     }

@@ -96,7 +96,8 @@ class Pool {
   TokenSequences sequences_;
   std::unique_ptr<detail::PrefixIndex> index_;
   std::vector<std::unique_ptr<detail::ProbeScratch>> scratch_;  // per worker, kept across admissions
-  // An index over one chunk's open candidates, and its workers' memory, kept across chunks.
+  // An index over some of one chunk's candidates (phase 2: those a single-element signature can
+  // match; phase 3: the admitted ones), and its workers' memory, kept across chunks.
   std::unique_ptr<detail::PrefixIndex> chunk_index_;
   std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
   std::unique_ptr<detail::PairJoinScratch> join_scratch_;  // the join's memory, kept across chunks
