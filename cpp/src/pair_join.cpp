@@ -4,7 +4,6 @@
 #include <array>
 #include <stdexcept>
 
-#include "selfinstruct/detail/bits.hpp"
 #include "selfinstruct/detail/parallel.hpp"
 #include "selfinstruct/detail/prefix_index.hpp"
 #include "selfinstruct/detail/signature_table.hpp"
@@ -166,8 +165,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
             if (!bounds.admissible(m)) continue;
             const uint32_t need = bounds.need(m);
             if (probe_position + need > n + 1 || position_of(words[j]) + need > m + 1) continue;
-            const uint64_t other = scratch.sketches[partner];
-            if (popcount64(sketch & ~other) + need > n || popcount64(other & ~sketch) + need > m) continue;
+            if (!sketches_allow(sketch, n, scratch.sketches[partner], m, need)) continue;
             found.push_back((uint64_t{prober} << 32) | partner);
           }
         }

@@ -268,7 +268,6 @@ void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, cons
   }
 }
 
-
 void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads) {
   const size_t from = indexed_;
   if (wide_starts_.empty()) wide_starts_.push_back(0);
@@ -592,10 +591,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         ++scratch.probed;
         if (!bounds.admissible(member->length)) continue;
         const uint32_t need = bounds.need(member->length);
-        const uint64_t other = sketches_[member->entry];
-        if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > member->length) {
-          continue;
-        }
+        if (!sketches_allow(sketch, n, sketches_[member->entry], member->length, need)) continue;
         scratch.touched.push_back(member->entry);
       }
     }
@@ -603,8 +599,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   // Queues an entry that passed the posting filters, once per probe, if the full sketches allow.
   const auto queue_entry = [&](uint32_t entry, uint32_t m, uint32_t need) {
     if (scratch.stamp[entry] == scratch.epoch) return;
-    const uint64_t other = sketches_[entry];
-    if (detail::popcount64(sketch & ~other) + need > n || detail::popcount64(other & ~sketch) + need > m) return;
+    if (!sketches_allow(sketch, n, sketches_[entry], m, need)) return;
     scratch.stamp[entry] = scratch.epoch;
     scratch.touched.push_back(entry);
   };
@@ -659,9 +654,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         const uint32_t need = bounds.need(m);
         if (lookup.position + need > n + lookup.slack || posting.position + need > m + lookup.slack) return;
         // The folded sketches bound the overlap like the full ones, from the posting alone.
-        if (detail::popcount64(folded & ~posting.sketch) + need > n || detail::popcount64(posting.sketch & ~folded) + need > m) {
-          return;
-        }
+        if (!sketches_allow(folded, n, posting.sketch, m, need)) return;
         queue_entry(posting.entry, m, need);
       });
     }

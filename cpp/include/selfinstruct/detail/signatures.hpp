@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "selfinstruct/detail/bits.hpp"
+
 namespace selfinstruct::detail {
 
 enum Signature : uint64_t { kPair = 1, kSingle = 2, kSingleOfPaired = 3 };
@@ -26,6 +28,11 @@ inline uint64_t sketch_of(const uint64_t* keys, uint32_t n) {
   return bits;
 }
 inline uint32_t fold(uint64_t sketch) { return static_cast<uint32_t>(sketch) | static_cast<uint32_t>(sketch >> 32); }
+// Whether two sketches (full or folded alike) allow an overlap of `need` between texts of n and
+// m elements: each bit set on one side only stands for an element the other side lacks.
+inline bool sketches_allow(uint64_t ours, uint32_t n, uint64_t theirs, uint32_t m, uint32_t need) {
+  return popcount64(ours & ~theirs) + need <= n && popcount64(theirs & ~ours) + need <= m;
+}
 
 // Size of the intersection of two sorted key lists, stopping once `need` is out of reach.
 inline uint32_t overlap(const uint64_t* a, uint32_t n, const uint64_t* b, uint32_t m, uint32_t need) {
