@@ -5,10 +5,12 @@
 
 Writes the stream (bench/stream.py) as JSONL ({"instruction", "id"}) to a temporary folder, then:
 (1) the reader alone, in this process: the command's streamed reader (blocks of lines, decoded
-    and parsed) with the standard library and with orjson (when installed), results checked identical;
+    and parsed) with each JSONL parser (the standard library; orjson, when installed; the core's
+    scanner, the command's default), results checked identical;
 (2) the anchor: admission alone (Pool.admit in the command's batches) in a child process;
-(3) the command itself in a child process (interpreter start-up and imports included), with orjson
-    and with orjson hidden, kept files checked byte-identical; its own read/admission/write split
+(3) the command itself in a child process (interpreter start-up and imports included), as it
+    runs by default and with the standard-library parser only (the core's scanner and orjson
+    hidden), kept and rejects files checked byte-identical; its own read/admission/write split
     is parsed from its summary. Reading and writing run in threads beside the admission, so their
     times overlap it: "outside admission" (wall minus admission) is what the command adds to the
     engine. Peak RSS is each child's VmHWM.
@@ -57,15 +59,17 @@ print(json.dumps({{"seconds": seconds, "kept": kept, "rss_mb": peak_kb / 1024}})
 """
 CLI_CHILD = f"""
 import sys
-if sys.argv[1] == "no-orjson":
-    sys.modules["orjson"] = None  # import fails: the standard-library reader runs
+if sys.argv[1] == "json-only":
+    sys.modules["orjson"] = None  # import fails
+    import selfinstruct._core
+    selfinstruct._core._jsonl_string_fields = lambda block, field: None  # the scanner refuses every block
 from selfinstruct.cli import main
 status = main(sys.argv[2:])
 {PEAK}
 print("peak_rss_mb", peak_kb / 1024)
 sys.exit(status)
 """
-SPLIT = re.compile(r"time: read ([\d.]+) s \((\w+)\), admission ([\d.]+) s, write ([\d.]+) s")
+SPLIT = re.compile(r"time: read ([\d.]+) s \(([\w, ]+)\), admission ([\d.]+) s, write ([\d.]+) s")
 
 
 def write_stream(path: Path, size: int) -> None:
@@ -80,10 +84,10 @@ def cpu_time(function):
     return time.process_time() - started, result
 
 
-def read_all(path: Path, fast: bool) -> tuple[list, list, list]:
+def read_all(path: Path, parser: str) -> tuple[list, list, list]:
     """(texts, lines, sources) of every record, as the command's streamed reader gives them."""
     texts, lines, sources = [], [], []
-    for part in stream_records(str(path), read_blocks(path), "instruction", fast=fast):
+    for part in stream_records(str(path), read_blocks(path), "instruction", parser=parser):
         texts += part.texts
         lines += part.lines
         sources += part.sources
@@ -91,13 +95,13 @@ def read_all(path: Path, fast: bool) -> tuple[list, list, list]:
 
 
 def reader_section(path: Path, repeats: int) -> dict:
-    plain_s, (plain_cpu, plain) = median_time(lambda: cpu_time(lambda: read_all(path, fast=False)), repeats)
-    row = {"json_s": plain_s, "json_cpu_s": plain_cpu, "records": len(plain[0])}
-    if orjson_loads() is not None:
-        fast_s, (fast_cpu, fast) = median_time(lambda: cpu_time(lambda: read_all(path, fast=True)), repeats)
-        row["orjson_s"], row["orjson_cpu_s"] = fast_s, fast_cpu
-        row["identical"] = fast == plain
-    return row
+    """Per parser: (median wall s, its CPU s, identical to the standard library's records)."""
+    rows, plain = {}, None
+    for name in ("json", "orjson", "core") if orjson_loads() is not None else ("json", "core"):
+        seconds, (cpu, records) = median_time(lambda: cpu_time(lambda: read_all(path, name)), repeats)
+        plain = records if plain is None else plain
+        rows[name] = (seconds, cpu, records == plain)
+    return rows
 
 
 def child_cpu_seconds() -> float:
@@ -134,14 +138,11 @@ def main() -> None:
         print(f"{args.size:,} candidates, {source.stat().st_size / 1e6:,.0f} MB of JSONL")
 
         reader = reader_section(source, args.repeats)
-        line = (f"\n## Reader alone (read + parse + field), median of {args.repeats}\n"
-                f"standard library: {reader['json_s']:.2f} s (CPU {reader['json_cpu_s']:.2f} s)")
-        if "orjson_s" in reader:
-            line += (f"; orjson: {reader['orjson_s']:.2f} s (CPU {reader['orjson_cpu_s']:.2f} s; "
-                     f"{reader['json_s'] / reader['orjson_s']:.1f}× faster), identical: {reader['identical']}")
-        else:
-            line += '; orjson not installed (pip install "selfinstruct[fast]")'
-        print(line)
+        plain_s = reader["json"][0]
+        print(f"\n## Reader alone (read + parse + field), median of {args.repeats}\n"
+              + "; ".join(f"{name}: {seconds:.2f} s (CPU {cpu:.2f} s; {plain_s / seconds:.1f}× the standard library's "
+                          f"speed), identical: {same}" for name, (seconds, cpu, same) in reader.items())
+              + ("" if "orjson" in reader else '; orjson not installed (pip install "selfinstruct[fast]")'))
 
         anchors = []
         for _ in range(args.repeats):
@@ -161,7 +162,7 @@ def main() -> None:
               "| ÷ anchor | peak RSS MB | kept |")
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         outputs = {}
-        for hidden in ("orjson", "no-orjson") if orjson_loads() is not None else ("no-orjson",):
+        for hidden in ("default", "json-only"):
             runs = [run_cli(source, Path(folder) / f"kept-{hidden}.jsonl", args.threads, hidden) for _ in range(args.repeats)]
             mid = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
             outside = mid["wall_s"] - mid["admission_s"]
@@ -170,9 +171,9 @@ def main() -> None:
                   f"{outside:.2f} | {mid['read_s']:.2f} | {mid['write_s']:.2f} | "
                   f"{mid['wall_s'] / anchor_s:.2f}× | {max(run['rss_mb'] for run in runs):,.0f} | {mid['kept']:,} |")
             assert mid["kept"] == anchors[0]["kept"], "the command and the anchor disagree"
-            outputs[hidden] = (Path(folder) / f"kept-{hidden}.jsonl").read_bytes()
-        if len(outputs) == 2:
-            print(f"\nkept files byte-identical with and without orjson: {outputs['orjson'] == outputs['no-orjson']}")
+            outputs[hidden] = [(Path(folder) / name).read_bytes() for name in (f"kept-{hidden}.jsonl", f"kept-{hidden}.rejects.jsonl")]
+        print(f"\nkept and rejects files byte-identical with the standard-library parser alone: "
+              f"{outputs['default'] == outputs['json-only']}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`selfinstruct dedup`: formats, seeds, rejects, options, warnings, errors that name file and line."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -139,19 +140,27 @@ def test_texts_without_tokens_warn_and_suggest_the_unicode_tokenizer(tmp_path, c
     assert dedup_file(english, progress=False).warnings == ()
 
 
-def test_same_outputs_with_and_without_orjson(tmp_path, monkeypatch):
-    pytest.importorskip("orjson", reason='orjson not installed (pip install "selfinstruct[fast]"): nothing to compare')
+@pytest.mark.parametrize("huge_number", [False, True], ids=["core-reads", "core-refuses"])
+def test_same_outputs_from_every_parser(tmp_path, monkeypatch, huge_number):
     rows = ROWS * 3 + ["Tell me a joke about cats", "x" * 50, "Write a poem about the sea and the sky"]
     source = tmp_path / "in.jsonl"
+    # A 5,000-digit number is valid JSON that the core's scanner leaves to the others (the block with it).
     source.write_text("".join(json.dumps({"instruction": row, "n": [1, 2.5, None], "s": "é\\u2028"}) + "\n" for row in rows)
-                      + '{"instruction": "big", "n": ' + "9" * 5000 + "}\n", encoding="utf-8")
-    fast = dedup_file(source, tmp_path / "fast.jsonl", progress=False)
+                      + ('{"instruction": "big", "n": ' + "9" * 5000 + "}\n" if huge_number else ""), encoding="utf-8")
+    runs = {"core": dedup_file(source, tmp_path / "core.jsonl", progress=False)}
+    monkeypatch.setattr("selfinstruct._core._jsonl_string_fields", lambda block, field: None)
+    if importlib.util.find_spec("orjson") is not None:
+        runs["orjson"] = dedup_file(source, tmp_path / "orjson.jsonl", progress=False)
     monkeypatch.setattr("selfinstruct.dedup.formats.orjson_loads", lambda: None)
     monkeypatch.setattr("selfinstruct.dedup.run.orjson_loads", lambda: None)
-    plain = dedup_file(source, tmp_path / "plain.jsonl", progress=False)
-    assert (fast.parser, plain.parser) == ("orjson", "json")
-    assert fast.output.read_bytes() == plain.output.read_bytes() and fast.kept == plain.kept == 5
-    assert fast.rejects.read_bytes() == plain.rejects.read_bytes()
+    runs["json"] = dedup_file(source, tmp_path / "json.jsonl", progress=False)
+    fallback = "orjson" if "orjson" in runs else "json"
+    assert runs["core"].parser == (fallback if huge_number else "core")
+    assert [run.parser for name, run in runs.items() if name != "core"] == [name for name in runs if name != "core"]
+    for run in runs.values():
+        assert run.kept == 4 + huge_number
+        assert run.output.read_bytes() == runs["json"].output.read_bytes()
+        assert run.rejects.read_bytes() == runs["json"].rejects.read_bytes()
 
 
 def test_input_without_suffix_and_a_closed_stdout(tmp_path):

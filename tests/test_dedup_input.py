@@ -13,12 +13,12 @@ from selfinstruct.dedup.formats import detect_format, parse_records
 from selfinstruct.dedup.source import SourceText, decode_utf8
 from selfinstruct.records import RecordError, read_jsonl
 
-PARSERS = [pytest.param(False, id="json")]
+PARSERS = ["json", "core"]
 try:
     import orjson  # noqa: F401
 
-    PARSERS.append(pytest.param(True, id="orjson"))
-except ImportError:  # the fast path is optional; the standard library path is always tested
+    PARSERS.append("orjson")
+except ImportError:  # orjson is optional; the standard library and the core are always tested
     pass
 
 UNIQUE = [f"Describe alpha{i} beta{i} and gamma{i} in detail" for i in range(3000)]  # no two similar
@@ -28,8 +28,8 @@ def unique_jsonl() -> bytes:
     return "".join(json.dumps({"instruction": text, "id": i}) + "\n" for i, text in enumerate(UNIQUE)).encode()
 
 
-def records_of(data: bytes, name: str = "in.jsonl", field: str = "instruction", fmt: str | None = None, fast: bool = False):
-    return parse_records(SourceText(name, decode_utf8(name, data)), field, fmt, fast=fast)
+def records_of(data: bytes, name: str = "in.jsonl", field: str = "instruction", fmt: str | None = None, parser: str = "json"):
+    return parse_records(SourceText(name, decode_utf8(name, data)), field, fmt, parser=parser)
 
 
 def run_cli(*args: str, stdin: bytes | None = None, shell: str | None = None) -> subprocess.CompletedProcess:
@@ -71,10 +71,10 @@ def test_stdin_needs_an_output_path():
 # ---------------------------------------------------------------- BOM and encodings
 
 
-@pytest.mark.parametrize("fast", PARSERS)
+@pytest.mark.parametrize("parser", PARSERS)
 @pytest.mark.parametrize("name", ["in.jsonl", "in", "in.data", "in.json"])
-def test_bom_jsonl_with_and_without_suffix(name, fast):
-    records = records_of(b"\xef\xbb\xbf" + b'{"instruction": "a"}\n{"instruction": "b"}\n', name, fast=fast)
+def test_bom_jsonl_with_and_without_suffix(name, parser):
+    records = records_of(b"\xef\xbb\xbf" + b'{"instruction": "a"}\n{"instruction": "b"}\n', name, parser=parser)
     assert (records.format, records.texts, list(records.lines)) == ("jsonl", ["a", "b"], [1, 2])
 
 
@@ -120,30 +120,30 @@ def test_read_jsonl_accepts_a_bom_and_names_bad_bytes(tmp_path):
 # ---------------------------------------------------------------- JSON pathologies, each on its own line
 
 
-@pytest.mark.parametrize("fast", PARSERS)
-def test_lone_surrogate_escape_names_the_line(fast):
+@pytest.mark.parametrize("parser", PARSERS)
+def test_lone_surrogate_escape_names_the_line(parser):
     data = b'{"instruction": "fine"}\n{"instruction": "pair \\ud83d\\ude00 ok"}\n{"instruction": "bad \\ud800"}\n'
     with pytest.raises(RecordError, match=r"^in\.jsonl:3: the text holds a lone surrogate \(\\ud800"):
-        records_of(data, fast=fast)
-    assert records_of(data.rsplit(b"\n", 2)[0] + b"\n", fast=fast).texts == ["fine", "pair \U0001F600 ok"]
+        records_of(data, parser=parser)
+    assert records_of(data.rsplit(b"\n", 2)[0] + b"\n", parser=parser).texts == ["fine", "pair \U0001F600 ok"]
 
 
-@pytest.mark.parametrize("fast", PARSERS)
-def test_deep_nesting_names_the_line(fast):
+@pytest.mark.parametrize("parser", PARSERS)
+def test_deep_nesting_names_the_line(parser):
     deep = b'{"instruction": "x", "n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
     with pytest.raises(RecordError, match=r"^in\.jsonl:2: JSON nested too deeply"):
-        records_of(b'{"instruction": "ok"}\n' + deep, fast=fast)
+        records_of(b'{"instruction": "ok"}\n' + deep, parser=parser)
     # 1,000 levels is deeper than the default recursion limit allows, but is valid: accepted by both parsers.
     medium = b'{"instruction": "x", "n": ' + b"[" * 1000 + b"]" * 1000 + b"}\n"
-    assert records_of(medium, fast=fast).texts == ["x"]
+    assert records_of(medium, parser=parser).texts == ["x"]
 
 
-@pytest.mark.parametrize("fast", PARSERS)
-def test_huge_integers_are_valid_json(fast):
+@pytest.mark.parametrize("parser", PARSERS)
+def test_huge_integers_are_valid_json(parser):
     data = b'{"instruction": "x", "n": ' + b"7" * 5000 + b"}\n"
-    assert records_of(data, fast=fast).sources == [data.decode().rstrip("\n")]
+    assert records_of(data, parser=parser).sources == [data.decode().rstrip("\n")]
     with pytest.raises(RecordError, match=r"^in\.jsonl:1: field 'instruction' is a number"):
-        records_of(b'{"instruction": ' + b"7" * 5000 + b"}\n", fast=fast)
+        records_of(b'{"instruction": ' + b"7" * 5000 + b"}\n", parser=parser)
     with pytest.raises(RecordError, match=r"^in\.json:3: field 'instruction' is a number"):
         records_of(b'[{"instruction": "a"},\n\n {"instruction": ' + b"7" * 5000 + b"}]", "in.json")
 

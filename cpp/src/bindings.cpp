@@ -24,7 +24,8 @@
 namespace py = pybind11;
 using namespace selfinstruct;
 
-void bind_scorer(py::module_& m);  // bindings_scorer.cpp
+void bind_scorer(py::module_& m);      // bindings_scorer.cpp
+void bind_json_lines(py::module_& m);  // bindings_json.cpp
 
 namespace {
 
@@ -151,6 +152,7 @@ const detail::LengthBounds& bounds_for(double threshold) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "selfinstruct's compiled core: exact ROUGE-L (rouge-score 0.1.2 semantics) and pool admission.";
   bind_scorer(m);
+  bind_json_lines(m);
 
   m.def(
       "tokenize",

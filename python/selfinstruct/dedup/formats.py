@@ -6,11 +6,12 @@ are written back byte for byte. Every error names the file and the line, JSON li
 JSONL and text are parsed block by block as they stream in (source.read_blocks), so only one
 block's records are held at a time; a JSON list is parsed whole.
 
-JSONL lines are parsed with orjson when it is installed (`pip install "selfinstruct[fast]"`) and
-with the standard library otherwise. orjson only ever speeds up the common case (a block whose
-every line is an object with a string field, parsed in one pass): whenever it refuses a line, the
-block is parsed again line by line and the standard library decides (and words any error), so
-both parsers give identical results.
+JSONL blocks are read by the compiled core's scanner (cpp/src/json_lines.cpp), which handles only
+the common case: every line one JSON object whose field is a string. It refuses a whole block
+for anything else, and the block is then parsed with orjson when it is installed
+(`pip install "selfinstruct[fast]"`), with the standard library otherwise. Both fast paths only
+ever speed up the common case: whenever one refuses, the block is parsed again line by line and
+the standard library decides (and words any error), so every parser gives identical results.
 """
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Callable, Iterator
 
+from .. import _core
 from ..records import RecordError, json_type_name, parse_json, parse_object
 from .source import Block, SourceText
 
 FORMATS = ("jsonl", "json", "text")
+PARSERS = ("core", "orjson", "json")  # for JSONL: each falls back to the ones after it
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _CHECK_CHUNK = 10_000  # texts encoded at once by the surrogate check (bounded extra memory)
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "text", ".text": "text"}
@@ -49,6 +52,7 @@ class Records:
     texts: list[str]
     lines: array  # 1-based line of each record (array of int64)
     sources: list  # each record's own text in the file, without its line end (bytes as streamed, str from parse_records)
+    parser: str = ""  # JSONL: which of PARSERS read these records
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -69,10 +73,10 @@ def detect_format(name: str, text: str) -> str:
     return {"[": "json", "{": "jsonl"}.get(first, "text")
 
 
-def parse_records(source: SourceText, field: str, fmt: str | None = None, *, fast: bool | None = None) -> Records:
+def parse_records(source: SourceText, field: str, fmt: str | None = None, *, parser: str | None = None) -> Records:
     """All records of a whole decoded input; sources as str. See `stream_records`."""
     block = Block(1, source.text.encode("utf-8"), source.text, True)
-    parts = list(stream_records(source.name, iter([block]), field, fmt, fast=fast))
+    parts = list(stream_records(source.name, iter([block]), field, fmt, parser=parser))
     texts: list[str] = []
     lines = array("q")
     sources: list[str] = []
@@ -81,23 +85,27 @@ def parse_records(source: SourceText, field: str, fmt: str | None = None, *, fas
         lines += part.lines
         sources += (item.decode("utf-8") for item in part.sources)
     fmt = parts[0].format if parts else (fmt or detect_format(source.name, source.text))
-    return Records(fmt, texts, lines, sources)
+    return Records(fmt, texts, lines, sources, parts[0].parser if parts else "")
 
 
 def stream_records(
-    name: str, blocks: Iterator[Block], field: str, fmt: str | None = None, *, fast: bool | None = None
+    name: str, blocks: Iterator[Block], field: str, fmt: str | None = None, *, parser: str | None = None
 ) -> Iterator[Records]:
     """The records of an input streamed as `blocks` (source.read_blocks), a part per block; sources as bytes.
 
     The text of a record is its string `field` (JSON) or the line itself (text). fmt: "jsonl",
-    "json", "text" or None (detect). fast: use orjson for JSONL (None: when installed). A JSON
-    list is parsed whole. Raises RecordError naming the file and line of the first bad record.
+    "json", "text" or None (detect). parser, for JSONL: the fastest to try, one of PARSERS (None:
+    "core"); each falls back to the ones after it ("orjson" only when installed). A JSON list is
+    parsed whole. Raises RecordError naming the file and line of the first bad record.
     """
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    loads = orjson_loads() if fast is not False else None
-    if fast and loads is None:
+    if parser is not None and parser not in PARSERS:
+        raise ValueError(f"unknown parser {parser!r}: use one of {', '.join(PARSERS)}")
+    loads = orjson_loads() if parser != "json" else None
+    if parser == "orjson" and loads is None:
         raise ImportError('orjson is not installed: pip install "selfinstruct[fast]"')
+    use_core = parser in (None, "core")
     guessed = fmt is None and PurePath(name).suffix.lower() not in _SUFFIX_FORMATS
     seen: list[Block] = []
     if fmt is None:  # the first non-blank character decides, however many blank blocks come first
@@ -112,10 +120,13 @@ def stream_records(
             text = "".join(block.text for block in blocks)
             parts = [(_parse_json_list(SourceText(name, text), field), "\\u" in text)]
         else:
-            parse = functools.partial(_parse_jsonl, name, field=field, fast_loads=loads) if fmt == "jsonl" else _parse_text
-            parts = ((parse(block), b"\\u" in block.data) for block in blocks)
+            parse = (functools.partial(_parse_jsonl, name, field=field, use_core=use_core, fast_loads=loads)
+                     if fmt == "jsonl" else _parse_text)
+            parts = ((part, part.parser != "core" and b"\\u" in block.data) for block in blocks for part in [parse(block)])
         for part, escaped in parts:
-            if escaped:  # decoded UTF-8 has no surrogates: only JSON escapes can make one
+            # Decoded UTF-8 has no surrogates: only JSON escapes can make one (the core's scanner
+            # refuses a lone one).
+            if escaped:
                 _check_unicode(name, part)
             yield part
     except RecordError as error:
@@ -144,17 +155,23 @@ def _lines_of(block: Block) -> list[bytes]:
     return lines
 
 
-def _parse_jsonl(name: str, block: Block, field: str, fast_loads: Callable[[bytes], Any] | None) -> Records:
+def _parse_jsonl(name: str, block: Block, field: str, use_core: bool, fast_loads: Callable[[bytes], Any] | None) -> Records:
     raw = _lines_of(block)
     first = block.first_line
+    # Hot paths, a whole block at once: every line an object whose field is a string.
+    if use_core:
+        texts = _core._jsonl_string_fields(block.data, field)
+        if texts is not None:
+            if len(texts) != len(raw):
+                raise AssertionError(f"the core read {len(texts)} lines of a block of {len(raw)}")
+            return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw, "core")
     if fast_loads is not None:
-        # Hot path, a whole block at once: every line an object whose field is a string.
         try:
             texts = [record[field] for record in map(fast_loads, raw)]
         except Exception:
             texts = None
         if texts is not None and set(map(type, texts)) <= {str}:
-            return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw)
+            return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw, "orjson")
     texts = []
     lines = array("q")
     sources: list[bytes] = []
@@ -174,7 +191,7 @@ def _parse_jsonl(name: str, block: Block, field: str, fast_loads: Callable[[byte
         texts.append(value)
         lines.append(first + offset)
         sources.append(raw[offset])
-    return Records("jsonl", texts, lines, sources)
+    return Records("jsonl", texts, lines, sources, "orjson" if fast_loads is not None else "json")
 
 
 def _parse_json_list(source: SourceText, field: str) -> Records:

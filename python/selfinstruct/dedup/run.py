@@ -12,10 +12,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .. import _core
 from ..pool import Pool
 from .background import ReadAhead, WriteBehind
 from .coverage import StreamSample, few_token_warning
-from .formats import FORMATS, Records, orjson_loads, stream_records
+from .formats import FORMATS, PARSERS, Records, orjson_loads, stream_records
 from .outputs import OutputError, OutputPair, OutputStream, Protected
 from .source import STDIN, Block, display_name, read_blocks
 
@@ -36,7 +37,7 @@ class DedupSummary:
     rejects: Path
     read_seconds: float = 0.0
     write_seconds: float = 0.0
-    parser: str = "json"
+    parser: str = "core"  # JSONL: the parsers that read it (formats.PARSERS), else the format
     warnings: tuple[str, ...] = ()
     removed_stale: int = 0
     completed: tuple[Path, ...] = ()  # outputs of an earlier run killed while publishing, finished by this run
@@ -135,13 +136,14 @@ def dedup_file(
     # extension's first import can kill the interpreter outright, leaving the temporaries behind.
     orjson_loads()
 
+    parsers_used: set[str] = set()
     with OutputPair.open(os.fspath(output_path), os.fspath(rejects_path), protected) as outputs:
         with outputs.streams() as (kept_out, rejects_out):
             job = _Streamed(pool, kept_out, rejects_out, progress)
             if seeds_path is not None:
                 job.add_seeds(_read_all(seeds_path, seeds_field or field))
             records = stream_records(display_name(input_path), open_input(input_path), field, input_format)
-            job.run(_batches(records, batch_size))
+            job.run(_batches(_noting_parsers(records, parsers_used), batch_size))
             started = time.perf_counter()
         outputs.publish()
         job.write_seconds += time.perf_counter() - started
@@ -157,7 +159,7 @@ def dedup_file(
         rejects=outputs.rejects,
         read_seconds=job.read_seconds,
         write_seconds=job.write_seconds,
-        parser=("orjson" if orjson_loads() is not None else "json") if job.format == "jsonl" else job.format,
+        parser=", ".join(name for name in PARSERS if name in parsers_used) if job.format == "jsonl" else job.format,
         warnings=(warning,) if warning else (),
         removed_stale=len(outputs.removed_stale),
         completed=tuple(outputs.completed),
@@ -176,6 +178,13 @@ def _read_all(path: str, field: str) -> Records:
     for part in parts:
         lines += part.lines
     return Records(parts[0].format, texts, lines, [])
+
+
+def _noting_parsers(parts: Iterator[Records], used: set[str]) -> Iterator[Records]:
+    """The parts, noting in `used` which parser read each."""
+    for part in parts:
+        used.add(part.parser)
+        yield part
 
 
 def _batches(parts: Iterator[Records], size: int) -> Iterator[Records]:
@@ -295,21 +304,25 @@ class _Streamed:
             self.kept_out.write(b"\n".join(sources))
 
     def _write_rejects(self, decided: _Decided) -> None:
-        """One JSON line per reject; the same text json.dumps gives, built directly (hot path).
+        """One JSON line per reject, the text json.dumps gives, formatted by the core (hot path).
 
         The most similar text is taken from the batch when it was admitted in this batch (batch
         position kept[pool index - base]), else from the texts read from the pool."""
-        encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
-        texts, lines, pool_lines, seeds = decided.batch.texts, decided.batch.lines, self.pool_lines, self.seeds
-        kept, base, earlier, first = decided.kept, decided.base, decided.earlier, decided.first
-        out = [
-            f'{{"line": {lines[k]}, "index": {first + k}, "text": {encode(texts[k])}, '
-            f'"most_similar": {encode(texts[kept[similar - base]] if similar >= base else earlier[similar])}, '
-            f'"most_similar_source": "{"seed" if similar < seeds else "input"}", '
-            f'"most_similar_line": {pool_lines[similar]}, "score": {score!r}}}\n'
-            for k, similar, score in zip(decided.rejected, decided.best, decided.scores)
-        ]
-        self.rejects_out.write("".join(out).encode("utf-8"))
+        if not decided.rejected:
+            return
+        batch, kept, base, earlier = decided.batch, decided.kept, decided.base, decided.earlier
+        rejected = np.asarray(decided.rejected, dtype=np.int64)
+        best = np.asarray(decided.best, dtype=np.int64)
+        texts = batch.texts
+        self.rejects_out.write(_core._reject_lines(
+            np.frombuffer(batch.lines, dtype=np.int64)[rejected],
+            rejected + decided.first,
+            [texts[k] for k in decided.rejected],
+            [texts[kept[similar - base]] if similar >= base else earlier[similar] for similar in decided.best],
+            best < self.seeds,
+            np.frombuffer(self.pool_lines, dtype=np.int64)[best],
+            np.asarray(decided.scores, dtype=np.float64),
+        ))
 
 
 def _rejected_texts(rejects: Path) -> Iterator[str]:

@@ -1,0 +1,125 @@
+// The `dedup` command's hot paths: the field of each JSONL line, and the rejects file's lines.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "selfinstruct/json_lines.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// The UTF-8 of a str: its own buffer when it is ASCII, else a temporary bytes object kept in
+// `hold` (so that the str does not cache a UTF-8 copy for the rest of its life).
+std::string_view utf8_of(py::handle text, py::object& hold) {
+  if (!PyUnicode_Check(text.ptr())) throw py::type_error("expected str, got " + std::string(py::str(py::type::of(text))));
+  if (PyUnicode_IS_COMPACT_ASCII(text.ptr())) {
+    return {static_cast<const char*>(PyUnicode_DATA(text.ptr())), static_cast<size_t>(PyUnicode_GET_LENGTH(text.ptr()))};
+  }
+  hold = py::reinterpret_steal<py::object>(PyUnicode_AsUTF8String(text.ptr()));
+  if (!hold) throw py::error_already_set();
+  return {PyBytes_AS_STRING(hold.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(hold.ptr()))};
+}
+
+void append_integer(std::string& out, int64_t value) {
+  char digits[24];
+  const auto written = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, written.ptr);
+}
+
+template <typename T>
+py::array_t<T, py::array::c_style> checked(const py::array_t<T, py::array::c_style>& array, size_t size, const char* name) {
+  if (array.ndim() != 1 || static_cast<size_t>(array.shape(0)) != size) {
+    throw py::value_error(std::string(name) + " must be a 1-d array of " + std::to_string(size) + " items");
+  }
+  return array;
+}
+
+}  // namespace
+
+void bind_json_lines(py::module_& m) {
+  m.def(
+      "_jsonl_string_fields",
+      [](const py::bytes& block, const py::str& field) -> py::object {
+        Py_ssize_t field_size = 0;
+        const char* field_utf8 = PyUnicode_AsUTF8AndSize(field.ptr(), &field_size);
+        if (field_utf8 == nullptr) {  // (a field name no JSON key can decode to here)
+          PyErr_Clear();
+          return py::none();
+        }
+        const std::string field_name(field_utf8, static_cast<size_t>(field_size));
+        // `block` is immutable and referenced by the caller for the whole call.
+        const std::string_view data(PyBytes_AS_STRING(block.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(block.ptr())));
+        selfinstruct::JsonLineFields fields;
+        bool accepted = false;
+        {
+          py::gil_scoped_release release;
+          accepted = selfinstruct::string_fields_of_lines(data, field_name, fields);
+        }
+        if (!accepted) return py::none();
+        py::list texts(fields.ends.size());
+        size_t start = 0;
+        for (size_t i = 0; i < fields.ends.size(); ++i) {
+          PyObject* text = PyUnicode_DecodeUTF8(fields.text.data() + start, static_cast<Py_ssize_t>(fields.ends[i] - start), "strict");
+          if (text == nullptr) {  // (the block was not UTF-8: the slow path words the error)
+            PyErr_Clear();
+            return py::none();
+          }
+          PyList_SET_ITEM(texts.ptr(), static_cast<Py_ssize_t>(i), text);
+          start = fields.ends[i];
+        }
+        return std::move(texts);
+      },
+      py::arg("block"), py::arg("field"),
+      "The string `field` of every line of a UTF-8 JSONL block, or None where any line is not one JSON object "
+      "with that field a string (then parse the block with json). The same values json.loads gives.");
+
+  m.def(
+      "_json_float", [](double value) {
+        std::string out;
+        selfinstruct::append_json_float(out, value);
+        return out;
+      },
+      py::arg("value"), "A float as json.dumps writes it (for the tests).");
+
+  m.def(
+      "_reject_lines",
+      [](const py::array_t<int64_t, py::array::c_style>& lines, const py::array_t<int64_t, py::array::c_style>& indices,
+         const py::list& texts, const py::list& similar_texts, const py::array_t<bool, py::array::c_style>& similar_is_seed,
+         const py::array_t<int64_t, py::array::c_style>& similar_lines, const py::array_t<double, py::array::c_style>& scores) {
+        const size_t count = texts.size();
+        if (similar_texts.size() != count) throw py::value_error("texts and similar_texts differ in length");
+        const auto line = checked(lines, count, "lines").unchecked<1>();
+        const auto index = checked(indices, count, "indices").unchecked<1>();
+        const auto seed = checked(similar_is_seed, count, "similar_is_seed").unchecked<1>();
+        const auto similar_line = checked(similar_lines, count, "similar_lines").unchecked<1>();
+        const auto score = checked(scores, count, "scores").unchecked<1>();
+        std::string out;
+        py::object hold;
+        for (size_t r = 0; r < count; ++r) {
+          const auto i = static_cast<py::ssize_t>(r);
+          out += "{\"line\": ";
+          append_integer(out, line(i));
+          out += ", \"index\": ";
+          append_integer(out, index(i));
+          out += ", \"text\": ";
+          selfinstruct::append_json_string(out, utf8_of(texts[r], hold));
+          out += ", \"most_similar\": ";
+          selfinstruct::append_json_string(out, utf8_of(similar_texts[r], hold));
+          out += seed(i) ? ", \"most_similar_source\": \"seed\", \"most_similar_line\": "
+                         : ", \"most_similar_source\": \"input\", \"most_similar_line\": ";
+          append_integer(out, similar_line(i));
+          out += ", \"score\": ";
+          selfinstruct::append_json_float(out, score(i));
+          out += "}\n";
+        }
+        return py::bytes(out);
+      },
+      py::arg("lines"), py::arg("indices"), py::arg("texts"), py::arg("similar_texts"), py::arg("similar_is_seed"),
+      py::arg("similar_lines"), py::arg("scores"),
+      "The rejects file's JSON lines for these rejects, as UTF-8: each the text json.dumps gives for "
+      "{line, index, text, most_similar, most_similar_source, most_similar_line, score}.");
+}
