@@ -52,7 +52,8 @@ for start in range(0, len(texts), batch):
 seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(json.dumps({"seconds": seconds, "cpu": cpu, "kept": len(pool), "decisions": digest.hexdigest()[:16],
-                  "rss_mb": peak_kb / 1024, "stats": pool.stats()}))
+                  "rss_mb": peak_kb / 1024, "stats": pool.stats(),
+                  "steps": pool.timings() if hasattr(pool, "timings") else {}}))
 """
 
 
@@ -124,6 +125,9 @@ def main() -> None:
         print(f"{name}: median {statistics.median(r['seconds'] for r in results):.2f} s wall, "
               f"{statistics.median(r['cpu'] for r in results):.2f} s CPU, kept {results[0]['kept']:,}, "
               f"counters {results[0]['stats']}")
+        if results[0]["steps"]:  # (cores before Pool.timings() have no split)
+            print("  per step (median s): " + ", ".join(
+                f"{step} {statistics.median(r['steps'][step] for r in results):.2f}" for step in results[0]["steps"]))
     ratios = [b["seconds"] / c["seconds"] for b, c in zip(runs["baseline"], runs["candidate"])]
     cpu_ratios = [b["cpu"] / c["cpu"] for b, c in zip(runs["baseline"], runs["candidate"])]
     print(f"baseline ÷ candidate, per round: wall {', '.join(f'{r:.2f}' for r in ratios)} "

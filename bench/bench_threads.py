@@ -6,7 +6,9 @@
 Each run is a child process (its own peak RSS) that admits the whole stream in one `Pool.admit`
 call with a given thread count. Decisions must be identical for every thread count: each child
 prints a digest of its admitted mask and the parent checks they all agree. Speed-ups are against
-threads=1 measured in the same run; timings are medians of --repeats.
+threads=1 measured in the same run; timings are medians of --repeats. A second table splits each
+run by step of admission (Pool.timings(): tokenizing, indexing the admitted entries, probing the
+pool, matching within chunks, deciding), so that the steps that scale poorly show.
 """
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ result = pool.admit(texts)
 seconds = time.perf_counter() - started
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 digest = hashlib.sha256(result.admitted.tobytes()).hexdigest()[:16]
-print(json.dumps({"seconds": seconds, "kept": result.num_admitted, "digest": digest, "rss_mb": peak_kb / 1024}))
+print(json.dumps({"seconds": seconds, "kept": result.num_admitted, "digest": digest, "rss_mb": peak_kb / 1024,
+                  "steps": pool.timings()}))
 """
 
 
@@ -67,6 +70,17 @@ def main() -> None:
         listed = ", ".join(f"{run['seconds']:.1f}" for run in runs)
         print(f"| {threads} | {seconds:.1f} | {listed} | {base / seconds:.2f}× | {runs[0]['kept']:,} | "
               f"{max(run['rss_mb'] for run in runs):,.0f} |")
+    steps = list(rows[counts[0]][0]["steps"])
+    print(f"\nper step: median s (speed-up vs threads={counts[0]})")
+    print("| threads | " + " | ".join(steps) + " |")
+    print("|---:|" + "---:|" * len(steps))
+    base_steps = {step: statistics.median(run["steps"][step] for run in rows[counts[0]]) for step in steps}
+    for threads, runs in rows.items():
+        cells = []
+        for step in steps:
+            seconds = statistics.median(run["steps"][step] for run in runs)
+            cells.append(f"{seconds:.2f} ({base_steps[step] / seconds:.2f}×)" if seconds > 0 else "0")
+        print(f"| {threads} | " + " | ".join(cells) + " |")
     digests = {run["digest"] for runs in rows.values() for run in runs}
     print(f"decisions identical for every thread count: {len(digests) == 1}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import signal
 import threading
+import time
 import _thread
 
 import numpy as np
@@ -389,3 +390,20 @@ def test_lcs_of_long_mostly_distinct_patterns(seed):
 
     assert _core._lcs(a, b) == _core._lcs_reference(a, b)
     assert _core._lcs(b, a) == _core._lcs_reference(a, b)
+
+
+def test_timings_split_admission_into_its_steps():
+    pool = si.Pool(threads=2)
+    steps = ["tokenize", "index", "pool_probe", "within_chunk", "decide"]
+    assert pool.timings() == dict.fromkeys(steps, 0.0)
+    texts = [f"write a story about item {i} and topic {i % 7}" for i in range(3000)]
+    started = time.perf_counter()
+    pool.admit(texts[:1500])
+    pool.admit(texts[1500:])
+    elapsed = time.perf_counter() - started
+    timings = pool.timings()
+    assert list(timings) == steps
+    assert all(seconds > 0 for seconds in timings.values())  # every step ran, the pool was probed in the second call
+    assert sum(timings.values()) <= elapsed
+    pool.add(["not an admission"])
+    assert pool.timings() == timings

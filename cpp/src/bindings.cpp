@@ -388,6 +388,16 @@ PYBIND11_MODULE(_core, m) {
         out["index_builds"] = s.index_builds;
         out["dense_candidates"] = s.dense_candidates;
         return out;
+      })
+      .def("timings", [](const PyPool& self) {
+        const PoolTimings t = self.read([&] { return self.pool.timings(); });
+        py::dict out;
+        out["tokenize"] = t.tokenize;
+        out["index"] = t.index;
+        out["pool_probe"] = t.pool_probe;
+        out["within_chunk"] = t.within_chunk;
+        out["decide"] = t.decide;
+        return out;
       });
 
   // Internals exposed for the tests.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,19 @@ constexpr size_t kWithinChunkVerified = 64;
 // Candidates of a chunk that must have given up, and outnumber the listed ones, before the rest
 // of the chunk skips the listing.
 constexpr size_t kDenseChunk = 256;
+
+// Adds the seconds since the last call (or since it was made) to a step's total.
+class StepClock {
+ public:
+  void charge(double& step) {
+    const auto now = std::chrono::steady_clock::now();
+    step += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 // One scratch per worker, kept across calls (its stamp array spans the index it probes, and
 // filling a fresh one for every call would make small batches cost O(pool)); counters zeroed.
@@ -68,7 +82,9 @@ std::vector<Decision> Pool::admit(const std::vector<std::string_view>& texts,
       const std::vector<std::string_view> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
                                                 texts.begin() + static_cast<std::ptrdiff_t>(end));
       TokenSequences chunk;
+      StepClock clock;
       tokenize_and_intern(slice, mode_, vocabulary_, threads_, chunk);
+      clock.charge(timings_.tokenize);
       admit_chunk(chunk, decisions);
       if (between_chunks) between_chunks();
     }
@@ -81,10 +97,12 @@ std::vector<Decision> Pool::admit(const std::vector<std::string_view>& texts,
 
 void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) {
   const size_t before = size();
+  StepClock clock;
   if (index_->ranking_check_due(before, chunk.size())) {
     if (index_->rebuild_if_stale(sequences_, chunk, vocabulary_.size(), threads_)) ++stats_.index_builds;
   }
   index_->add_pending(sequences_, threads_);
+  clock.charge(timings_.index);
 
   const size_t first = out.size();
   out.resize(first + chunk.size());
@@ -101,7 +119,9 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
       }
     });
   }
+  clock.charge(timings_.pool_probe);
   const ChunkMatches within = match_within_chunk(chunk, out.data() + first);
+  clock.charge(timings_.within_chunk);
 
   // Phase 3, serial and in order: a candidate that no admitted entry matches is admitted. Its
   // best match is the best pool entry, or a better admitted candidate of this chunk (an admitted
@@ -149,6 +169,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     }
   }
   // The admitted candidates are indexed at the start of the next chunk (after a rebuild, if one is due).
+  clock.charge(timings_.decide);
   stats_.candidates += chunk.size();
   for (const auto& workers : {&scratch_, &chunk_scratch_}) {
     for (const auto& mine : *workers) {

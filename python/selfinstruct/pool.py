@@ -223,3 +223,10 @@ class Pool:
         signature within a chunk), verified by overlap, scored by LCS,
         index builds (token rankings counted, docs/admission_index.md) and candidates of dense clusters."""
         return self._core.stats()
+
+    def timings(self) -> dict[str, float]:
+        """Wall seconds spent in each step of admission since the pool was made: "tokenize"
+        (tokenizing and interning candidates), "index" (indexing admitted entries, and rebuilds),
+        "pool_probe" (every candidate against the pool), "within_chunk" (the open candidates of a
+        chunk against each other) and "decide" (deciding in order). See docs/admission_index.md."""
+        return self._core.timings()

@@ -39,6 +39,16 @@ struct PoolStats {
   uint64_t dense_candidates = 0;
 };
 
+// Wall seconds spent in each step of admission since the pool was made (see Pool::admit_chunk):
+// where the time goes, and which step scales how with threads.
+struct PoolTimings {
+  double tokenize = 0;      // tokenizing and interning the candidates
+  double index = 0;         // indexing the entries admitted by the chunk before (and rebuilds)
+  double pool_probe = 0;    // phase 1: every candidate against the pool
+  double within_chunk = 0;  // phase 2: the open candidates against each other
+  double decide = 0;        // phase 3: deciding in order
+};
+
 class Pool {
  public:
   Pool(double threshold, TokenizerMode mode, int threads);
@@ -52,6 +62,7 @@ class Pool {
   int threads() const { return threads_; }
   void set_threads(int threads);
   const PoolStats& stats() const { return stats_; }
+  const PoolTimings& timings() const { return timings_; }
 
   // Appends texts without any check (seed tasks, or replaying a saved pool).
   void add(const std::vector<std::string_view>& texts);
@@ -102,6 +113,7 @@ class Pool {
   std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
   std::unique_ptr<detail::PairJoinScratch> join_scratch_;  // the join's memory, kept across chunks
   PoolStats stats_;
+  PoolTimings timings_;
 };
 
 }  // namespace selfinstruct
