@@ -15,6 +15,10 @@ namespace {
 constexpr uint32_t kShardBits = 4;
 constexpr size_t kShards = size_t{1} << kShardBits;  // by the fingerprint's low bits
 constexpr size_t kParallelFrom = 2048;  // fewer candidates than this are hashed on one thread
+// Pair checks per task of step 3: a run of a frequent signature is quadratic in its length, so
+// tasks are cut by cost, not by shard, or one shard holding such runs keeps one worker busy
+// while the others wait.
+constexpr size_t kPairTaskCost = size_t{1} << 14;
 // A signature packed in one word, so that sorting the words groups each signature's candidates
 // in chunk order: the key's fingerprint, the candidate, the pair's (last) position.
 constexpr uint32_t kPositionBits = 5;
@@ -41,6 +45,38 @@ void sort_by_print(std::vector<uint64_t>& words, std::vector<uint64_t>& spare, u
     for (size_t d = 1; d < counts.size(); ++d) counts[d] += counts[d - 1];
     for (const uint64_t word : words) spare[counts[(word >> shift) & mask]++] = word;
     words.swap(spare);
+  }
+}
+// Cuts a shard's grouped words into tasks of about kPairTaskCost pair checks each (a word costs
+// one check per earlier member of its run, plus one).
+void cut_tasks(const std::vector<uint64_t>& words, uint32_t shard, std::vector<PairTask>& tasks) {
+  tasks.clear();
+  size_t run_first = 0, begin = 0, begin_run_first = 0, cost = 0;
+  for (size_t k = 0; k < words.size(); ++k) {
+    if (k == 0 || print_of(words[k]) != print_of(words[k - 1])) run_first = k;
+    if (k == begin) begin_run_first = run_first;
+    cost += k - run_first + 1;
+    if (cost >= kPairTaskCost || k + 1 == words.size()) {
+      tasks.push_back(PairTask{shard, static_cast<uint32_t>(begin_run_first), static_cast<uint32_t>(begin),
+                               static_cast<uint32_t>(k + 1)});
+      begin = k + 1;
+      cost = 0;
+    }
+  }
+}
+// Sorts and deduplicates each worker's words (in parallel), then merges them into the first.
+void sort_unique_merge(std::vector<std::vector<uint64_t>>& parts, int threads, std::vector<uint64_t>& spare) {
+  parallel_for(parts.size(), threads, 1, [&](size_t begin, size_t end, int) {
+    for (size_t w = begin; w < end; ++w) {
+      std::sort(parts[w].begin(), parts[w].end());
+      parts[w].erase(std::unique(parts[w].begin(), parts[w].end()), parts[w].end());
+    }
+  });
+  std::vector<uint64_t>& all = parts[0];
+  for (size_t w = 1; w < parts.size(); ++w) {
+    spare.resize(all.size() + parts[w].size());
+    spare.erase(std::set_union(all.begin(), all.end(), parts[w].begin(), parts[w].end(), spare.begin()), spare.end());
+    all.swap(spare);
   }
 }
 // Calls visit(begin, end) for each run of words with one fingerprint, at least two long.
@@ -113,6 +149,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
   // 2. Per shard: grouped, so each signature's candidates form a run in chunk order; each prober
   //    counts the partners it shares a signature with (what a probe's lists would have held).
   scratch.shards.resize(kShards);
+  scratch.tasks.resize(kShards);
   scratch.spare.resize(workers);
   for (auto& shared : scratch.shared) shared.assign(count, 0);
   parallel_for(kShards, threads, 1, [&](size_t begin, size_t end, int worker) {
@@ -125,6 +162,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
         words.insert(words.end(), bucket.begin(), bucket.end());
       }
       sort_by_print(words, scratch.spare[static_cast<size_t>(worker)], kShardBits);
+      cut_tasks(words, static_cast<uint32_t>(shard), scratch.tasks[shard]);
       for_each_run(words, [&](size_t first, size_t last) {
         uint32_t run_partners = 0;
         for (size_t k = first; k < last; ++k) run_partners += (roles[candidate_of(words[k])] & kJoinPartner) != 0;
@@ -141,44 +179,48 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
   }
   for (size_t c = 0; c < count; ++c) out.over_budget[c] = scratch.cost[c] > shared_budget;
 
-  // 3. Per shard: every (earlier partner, prober) of a run that passes the bounds a probe applies
-  //    to a posting: partner length, both prefix positions, both sketches.
+  // 3. Every (earlier partner, prober) of a run that passes the bounds a probe applies to a
+  //    posting: partner length, both prefix positions, both sketches. In tasks of bounded cost.
+  scratch.all_tasks.clear();
+  for (const auto& tasks : scratch.tasks) scratch.all_tasks.insert(scratch.all_tasks.end(), tasks.begin(), tasks.end());
   for (auto& found : scratch.found) found.clear();
   std::vector<uint64_t> examined(workers, 0);
-  parallel_for(kShards, threads, 1, [&](size_t begin, size_t end, int worker) {
+  parallel_for(scratch.all_tasks.size(), threads, 1, [&](size_t begin, size_t end, int worker) {
     const auto w = static_cast<size_t>(worker);
     std::vector<uint64_t>& found = scratch.found[w];
-    for (size_t shard = begin; shard < end; ++shard) {
-      const std::vector<uint64_t>& words = scratch.shards[shard];
-      for_each_run(words, [&](size_t first, size_t last) {
-        for (size_t k = first + 1; k < last; ++k) {
-          const uint32_t prober = candidate_of(words[k]);
-          if (!(roles[prober] & kJoinProber) || out.over_budget[prober]) continue;
-          const uint32_t n = chunk.length(prober), probe_position = position_of(words[k]);
-          const LengthBounds::QueryBounds& bounds = index.bounds().for_length(n, scratch.bounds[w]);
-          const uint64_t sketch = scratch.sketches[prober];
-          for (size_t j = first; j < k; ++j) {
-            const uint32_t partner = candidate_of(words[j]);
-            if (!(roles[partner] & kJoinPartner) || partner == prober) continue;
-            ++examined[w];
-            const uint32_t m = chunk.length(partner);
-            if (!bounds.admissible(m)) continue;
-            const uint32_t need = bounds.need(m);
-            if (probe_position + need > n + 1 || position_of(words[j]) + need > m + 1) continue;
-            if (!sketches_allow(sketch, n, scratch.sketches[partner], m, need)) continue;
-            found.push_back((uint64_t{prober} << 32) | partner);
-          }
+    uint64_t checked = 0;  // (a local count: the workers' counters share a cache line)
+    for (size_t t = begin; t < end; ++t) {
+      const PairTask& task = scratch.all_tasks[t];
+      const std::vector<uint64_t>& words = scratch.shards[task.shard];
+      size_t first = task.run_first;
+      for (size_t k = task.begin; k < task.end; ++k) {
+        if (k > task.begin && print_of(words[k]) != print_of(words[k - 1])) first = k;
+        if (k == first) continue;  // no earlier member
+        const uint32_t prober = candidate_of(words[k]);
+        if (!(roles[prober] & kJoinProber) || out.over_budget[prober]) continue;
+        const uint32_t n = chunk.length(prober), probe_position = position_of(words[k]);
+        const LengthBounds::QueryBounds& bounds = index.bounds().for_length(n, scratch.bounds[w]);
+        const uint64_t sketch = scratch.sketches[prober];
+        for (size_t j = first; j < k; ++j) {
+          const uint32_t partner = candidate_of(words[j]);
+          if (!(roles[partner] & kJoinPartner) || partner == prober) continue;
+          ++checked;
+          const uint32_t m = chunk.length(partner);
+          if (!bounds.admissible(m)) continue;
+          const uint32_t need = bounds.need(m);
+          if (probe_position + need > n + 1 || position_of(words[j]) + need > m + 1) continue;
+          if (!sketches_allow(sketch, n, scratch.sketches[partner], m, need)) continue;
+          found.push_back((uint64_t{prober} << 32) | partner);
         }
-      });
+      }
     }
+    examined[w] += checked;
   });
   for (const uint64_t e : examined) out.probed += e;
 
   // 4. Each prober's partners, once each, counted and scored (probers split among workers).
-  std::vector<uint64_t>& all = scratch.found[0];
-  for (size_t w = 1; w < workers; ++w) all.insert(all.end(), scratch.found[w].begin(), scratch.found[w].end());
-  std::sort(all.begin(), all.end());
-  all.erase(std::unique(all.begin(), all.end()), all.end());
+  sort_unique_merge(scratch.found, threads, scratch.spare[0]);
+  const std::vector<uint64_t>& all = scratch.found[0];
   std::vector<size_t> starts;  // where each prober's partners begin in `all`
   for (size_t k = 0; k < all.size(); ++k) {
     if (k == 0 || (all[k] >> 32) != (all[k - 1] >> 32)) starts.push_back(k);
@@ -189,6 +231,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
   const double threshold = index.bounds().threshold();
   parallel_for(starts.size() - 1, threads, 64, [&](size_t begin, size_t end, int worker) {
     const auto w = static_cast<size_t>(worker);
+    uint64_t counts = 0, scores = 0;  // (local counts, as in step 3)
     for (size_t group = begin; group < end; ++group) {
       const auto prober = static_cast<uint32_t>(all[starts[group]] >> 32);
       const uint32_t n = chunk.length(prober);
@@ -205,17 +248,19 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
           scratch.matched[w].resize(kept);
           break;
         }
-        ++verified[w];
+        ++counts;
         if (overlap(keys, n, scratch.elements.data() + element_start[partner], m, need) < need) continue;
         if (!pattern_ready) {
           scratch.patterns[w].assign(chunk.data(prober), n);
           pattern_ready = true;
         }
-        ++scored[w];
+        ++scores;
         const double score = rouge_f(scratch.patterns[w].lcs(chunk.data(partner), m), m, n);
         if (score > threshold) scratch.matched[w].push_back(JoinMatch{prober, partner, score});
       }
     }
+    verified[w] += counts;
+    scored[w] += scores;
   });
   for (size_t w = 0; w < workers; ++w) {
     out.verified += verified[w];

@@ -31,6 +31,12 @@ struct PairJoinResult {
   uint64_t probed = 0, verified = 0, lcs = 0;
 };
 
+// A share of the pairing work: the signatures words[begin, end) of a shard, each paired with the
+// earlier members of its run; `run_first` is where the run of words[begin] starts.
+struct PairTask {
+  uint32_t shard, run_first, begin, end;
+};
+
 // Working memory of join_pairs, kept across chunks.
 struct PairJoinScratch {
   std::vector<std::vector<uint64_t>> buckets;  // [part][shard]: packed signatures, in chunk order
@@ -41,6 +47,8 @@ struct PairJoinScratch {
   std::vector<uint64_t> sketches;              // per candidate
   std::vector<std::vector<uint32_t>> shared;   // [worker][candidate]: partner signatures it shares
   std::vector<uint32_t> cost;                  // per candidate: the sum over workers
+  std::vector<std::vector<PairTask>> tasks;    // [shard]: its share of the pairing, cut by cost
+  std::vector<PairTask> all_tasks;
   std::vector<std::vector<uint64_t>> found;    // [worker]: prober << 32 | partner, before checking
   std::vector<std::vector<JoinMatch>> matched; // [worker]
   std::vector<LengthBounds::QueryBounds> bounds;  // [worker]

@@ -30,7 +30,9 @@ struct Posting {
 };
 static_assert(sizeof(Posting) == 12, "three words per posting");
 
-class SignatureTable {
+// Cache-line aligned: workers fill neighbouring tables (shards) at once, and each push writes its
+// table's counters.
+class alignas(64) SignatureTable {
  public:
   static constexpr uint32_t kEnd = UINT32_MAX;
   // The head of a key whose list the caller split into other lists (see split()).
