@@ -407,3 +407,13 @@ def test_timings_split_admission_into_its_steps():
     assert sum(timings.values()) <= elapsed
     pool.add(["not an admission"])
     assert pool.timings() == timings
+
+
+def test_texts_at_reads_many_texts_at_once():
+    pool = si.Pool(["zero", "one two", "three four five"])
+    assert pool.texts_at([2, 0, -1, 0]) == ["three four five", "zero", "three four five", "zero"]
+    assert pool.texts_at(np.array([1], dtype=np.int32)) == ["one two"] and pool.texts_at([]) == []
+    with pytest.raises(IndexError, match="pool index 3 out of range"):
+        pool.texts_at([0, 3])
+    with pytest.raises(IndexError, match="pool index -4 out of range"):
+        pool.texts_at([-4])

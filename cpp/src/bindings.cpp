@@ -252,6 +252,32 @@ PYBIND11_MODULE(_core, m) {
             return py::str(copy);
           },
           py::arg("index"))
+      .def(
+          "texts_at",
+          [](const PyPool& self, const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& indices) {
+            if (indices.ndim() != 1) throw py::value_error("indices must be one-dimensional");
+            const auto index = indices.unchecked<1>();
+            std::vector<std::string> copies;
+            int64_t missing = 0;
+            const bool found = self.read([&] {
+              const auto size = static_cast<int64_t>(self.texts.size());
+              copies.reserve(static_cast<size_t>(index.shape(0)));
+              for (py::ssize_t k = 0; k < index.shape(0); ++k) {
+                const int64_t position = index(k) < 0 ? index(k) + size : index(k);
+                if (position < 0 || position >= size) {
+                  missing = index(k);
+                  return false;
+                }
+                copies.emplace_back(self.texts[static_cast<size_t>(position)]);
+              }
+              return true;
+            });
+            if (!found) throw py::index_error("pool index " + std::to_string(missing) + " out of range");
+            py::list out(copies.size());
+            for (size_t i = 0; i < copies.size(); ++i) out[i] = py::str(copies[i]);
+            return out;
+          },
+          py::arg("indices"))
       .def("texts", [](const PyPool& self) {
         std::vector<std::string> copies = self.read([&] {
           std::vector<std::string> out;

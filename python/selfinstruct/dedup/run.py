@@ -276,10 +276,11 @@ class _Streamed:
         base = self.seeds + self.kept
         assert not kept or result.index[kept[0]] == base, "pool indices follow admission order"
         rejected = np.flatnonzero(~admitted)
-        best = result.best_index[rejected].tolist()
-        # Read here, between admissions: the pool is locked while it admits.
-        earlier = {similar: self.pool[similar] for similar in best if similar < base}
-        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected.tolist(), best,
+        best = result.best_index[rejected]
+        # Read here, between admissions (the pool is locked while it admits), all at once.
+        earlier_indices = np.unique(best[best < base]).tolist()
+        earlier = dict(zip(earlier_indices, self.pool.texts_at(earlier_indices)))
+        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected.tolist(), best.tolist(),
                            result.best_score[rejected].tolist(), earlier)
         self.sample.extend(batch.texts)
         self.kept += len(kept)
