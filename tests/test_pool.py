@@ -417,3 +417,7 @@ def test_texts_at_reads_many_texts_at_once():
         pool.texts_at([0, 3])
     with pytest.raises(IndexError, match="pool index -4 out of range"):
         pool.texts_at([-4])
+    assert [pool[i] for i in (2, 0, -1, -3)] == pool.texts_at([2, 0, -1, -3])  # the same positions one by one
+    for outside in (3, -4):
+        with pytest.raises(IndexError, match="pool index out of range"):
+            pool[outside]

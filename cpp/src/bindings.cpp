@@ -37,6 +37,16 @@ struct Utf8Texts {
   std::vector<std::string_view> views;
 };
 
+// The position a pool index names, counting negative ones from the end as Python does; false
+// when it is out of range.
+bool pool_position(int64_t index, size_t size, size_t& position) {
+  const auto count = static_cast<int64_t>(size);
+  const int64_t at = index < 0 ? index + count : index;
+  if (at < 0 || at >= count) return false;
+  position = static_cast<size_t>(at);
+  return true;
+}
+
 std::string type_name(py::handle object) { return py::str(py::type::of(object).attr("__name__")); }
 
 std::string_view utf8_of(py::handle item, const std::string& what) {
@@ -242,10 +252,9 @@ PYBIND11_MODULE(_core, m) {
           [](const PyPool& self, int64_t index) {
             std::string copy;
             const bool found = self.read([&] {
-              const int64_t size = static_cast<int64_t>(self.texts.size());
-              const int64_t position = index < 0 ? index + size : index;
-              if (position < 0 || position >= size) return false;
-              copy = std::string(self.texts[static_cast<size_t>(position)]);
+              size_t position = 0;
+              if (!pool_position(index, self.texts.size(), position)) return false;
+              copy = std::string(self.texts[position]);
               return true;
             });
             if (!found) throw py::index_error("pool index out of range");
@@ -260,15 +269,14 @@ PYBIND11_MODULE(_core, m) {
             std::vector<std::string> copies;
             int64_t missing = 0;
             const bool found = self.read([&] {
-              const auto size = static_cast<int64_t>(self.texts.size());
               copies.reserve(static_cast<size_t>(index.shape(0)));
               for (py::ssize_t k = 0; k < index.shape(0); ++k) {
-                const int64_t position = index(k) < 0 ? index(k) + size : index(k);
-                if (position < 0 || position >= size) {
+                size_t position = 0;
+                if (!pool_position(index(k), self.texts.size(), position)) {
                   missing = index(k);
                   return false;
                 }
-                copies.emplace_back(self.texts[static_cast<size_t>(position)]);
+                copies.emplace_back(self.texts[position]);
               }
               return true;
             });

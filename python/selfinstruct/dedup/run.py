@@ -214,9 +214,9 @@ class _Decided:
     first: int  # input position of the batch's first record
     kept: list[int]  # batch positions of the admitted records
     base: int  # pool index of the first of them
-    rejected: list[int]
-    best: list[int]  # most similar pool entry of each reject
-    scores: list[float]
+    rejected: np.ndarray  # batch positions of the rejected records (int64)
+    best: np.ndarray  # most similar pool entry of each reject (int64)
+    scores: np.ndarray  # and its F (float64)
     earlier: dict[int, str]  # texts of those entries that joined the pool before this batch
 
 
@@ -280,8 +280,7 @@ class _Streamed:
         # Read here, between admissions (the pool is locked while it admits), all at once.
         earlier_indices = np.unique(best[best < base]).tolist()
         earlier = dict(zip(earlier_indices, self.pool.texts_at(earlier_indices)))
-        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected.tolist(), best.tolist(),
-                           result.best_score[rejected].tolist(), earlier)
+        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected, best, result.best_score[rejected], earlier)
         self.sample.extend(batch.texts)
         self.kept += len(kept)
         self.rejected += len(decided.rejected)
@@ -309,20 +308,18 @@ class _Streamed:
 
         The most similar text is taken from the batch when it was admitted in this batch (batch
         position kept[pool index - base]), else from the texts read from the pool."""
-        if not decided.rejected:
+        rejected, best = decided.rejected, decided.best
+        if rejected.size == 0:
             return
-        batch, kept, base, earlier = decided.batch, decided.kept, decided.base, decided.earlier
-        rejected = np.asarray(decided.rejected, dtype=np.int64)
-        best = np.asarray(decided.best, dtype=np.int64)
-        texts = batch.texts
+        kept, base, earlier, texts = decided.kept, decided.base, decided.earlier, decided.batch.texts
         self.rejects_out.write(_core._reject_lines(
-            np.frombuffer(batch.lines, dtype=np.int64)[rejected],
+            np.frombuffer(decided.batch.lines, dtype=np.int64)[rejected],
             rejected + decided.first,
-            [texts[k] for k in decided.rejected],
-            [texts[kept[similar - base]] if similar >= base else earlier[similar] for similar in decided.best],
+            [texts[k] for k in rejected.tolist()],
+            [texts[kept[similar - base]] if similar >= base else earlier[similar] for similar in best.tolist()],
             best < self.seeds,
             np.frombuffer(self.pool_lines, dtype=np.int64)[best],
-            np.asarray(decided.scores, dtype=np.float64),
+            decided.scores,
         ))
 
 
