@@ -62,6 +62,9 @@ def test_reads_during_admit_see_a_consistent_pool() -> None:
                 assert si.rouge_l(pool[index], query) == score
             assert pool.threshold == 0.7
             assert pool.stats()["candidates"] >= 0
+            found = [index for index, _ in pool.most_similar(query, 5)]
+            assert pool.texts_at(found) == [pool[index] for index in found]  # admitted entries never move
+            assert all(seconds >= 0 for seconds in pool.timings().values())
             seen_sizes.append(size)
 
     assert _run_threads(admit, read, read) == []
@@ -146,6 +149,7 @@ def test_truncate_during_reads_raises_cleanly() -> None:
             for index, _ in pool.most_similar("w1 w2 w3", 3):
                 try:
                     pool[index]
+                    pool.texts_at([index, 0])
                 except IndexError:
                     pass  # truncated in between: an error, never a crash or a wrong text
 
