@@ -9,10 +9,12 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 
 #include "selfinstruct/corpus.hpp"
 #include "selfinstruct/detail/length_bounds.hpp"
 #include "selfinstruct/detail/parallel.hpp"
+#include "selfinstruct/detail/posting_filter.hpp"
 #include "selfinstruct/detail/text_store.hpp"
 #include "selfinstruct/lcs.hpp"
 #include "selfinstruct/pool.hpp"
@@ -443,6 +445,32 @@ PYBIND11_MODULE(_core, m) {
     return lcs_reference(a.data(), static_cast<uint32_t>(a.size()), b.data(), static_cast<uint32_t>(b.size()));
   });
   m.def("_rouge_f", [](uint64_t lcs, uint64_t m, uint64_t n) { return rouge_f(lcs, m, n); });
+  // The probe's posting filters: postings as (entry, length, position, sketch) tuples; returns the
+  // entries kept, in the filter's order, and how many postings were of entries before `to`.
+  m.def(
+      "_filter_postings",
+      [](const std::vector<std::tuple<uint32_t, uint16_t, uint16_t, uint32_t>>& postings, uint32_t first,
+         const std::vector<uint32_t>& need_of, uint64_t to, uint32_t probe_room, uint32_t slack, uint32_t n,
+         uint32_t folded, bool wide) {
+        if (need_of.empty()) throw py::value_error("need_of must hold the need of every partner length");
+        if (wide && !detail::wide_posting_filter_available()) throw py::value_error("no wide posting filter on this CPU");
+        std::vector<detail::Posting> items;
+        for (const auto& [entry, length, position, sketch] : postings) items.push_back({entry, length, position, sketch});
+        const detail::PostingFilter filter{first, static_cast<uint32_t>(need_of.size() - 1), need_of.data(), to,
+                                           probe_room, slack, n, folded};
+        std::vector<uint32_t> out(items.size());
+        size_t examined = 0;
+        const auto count = static_cast<uint32_t>(items.size());
+        const size_t kept = wide ? detail::filter_postings_wide(items.data(), count, filter, out.data(), examined)
+                                 : detail::filter_postings_scalar(items.data(), count, filter, out.data(), examined);
+        out.resize(kept);
+        return py::make_tuple(out, examined);
+      },
+      py::arg("postings"), py::arg("first"), py::arg("need_of"), py::arg("to"), py::arg("probe_room"),
+      py::arg("slack"), py::arg("n"), py::arg("folded"), py::arg("wide"));
+  m.def("_wide_posting_filter_available", &detail::wide_posting_filter_available);
+  m.def("_enable_wide_posting_filter", &detail::enable_wide_posting_filter, py::arg("on"),
+        "Turns the probes' wide posting filter on (where the CPU has it) or off; returns the previous setting.");
   m.def(
       "_numpy_sum",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& values, size_t buffer) {

@@ -5,6 +5,7 @@
 
 #include "selfinstruct/detail/bits.hpp"
 #include "selfinstruct/detail/parallel.hpp"
+#include "selfinstruct/detail/posting_filter.hpp"
 #include "selfinstruct/detail/signatures.hpp"
 #include "selfinstruct/score.hpp"
 
@@ -615,23 +616,13 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     size_t kept = 0, examined = 0;
     const uint32_t first = bounds.first, span = bounds.last - bounds.first;
     const uint32_t* need_of = bounds.table.data();
+    const bool wide = wide_posting_filter_enabled();
     for (const Lookup& lookup : lookups) {
       if (!SignatureTable::holds_list(lookup.head)) continue;
-      const uint32_t probe_room = n + lookup.slack - lookup.position, slack = lookup.slack;
+      const PostingFilter filter{first, span, need_of, to, n + lookup.slack - lookup.position, lookup.slack, n, folded};
       table_of(lookup).scan_range(lookup.head, lookup.low, lookup.high, [&](const Posting* items, uint32_t count) {
-        for (uint32_t k = count; k > 0; --k) {
-          const Posting& posting = items[k - 1];
-          const uint32_t m = posting.length, offset = m - first;
-          const bool in_range = offset <= span;
-          const uint32_t need = need_of[in_range ? offset : 0];
-          const bool earlier = posting.entry < to;
-          examined += earlier;
-          const bool pass = in_range & earlier & (need <= probe_room) & (posting.position + need <= m + slack) &
-                            (static_cast<uint32_t>(detail::popcount64(folded & ~posting.sketch)) + need <= n) &
-                            (static_cast<uint32_t>(detail::popcount64(posting.sketch & ~folded)) + need <= m);
-          out[kept] = posting.entry;
-          kept += pass;
-        }
+        kept += wide ? filter_postings_wide(items, count, filter, out + kept, examined)
+                     : filter_postings_scalar(items, count, filter, out + kept, examined);
       });
     }
     scratch.probed += examined;
