@@ -366,8 +366,8 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
                   table.prefetch_list(half_way.head);
                 }
               }
-              if (queued >= kAhead / 4) {
-                Queued& three_quarters = queue[(queued - kAhead / 4) % kAhead];
+              if (queued >= 3 * kAhead / 4) {
+                Queued& three_quarters = queue[(queued - 3 * kAhead / 4) % kAhead];
                 if (three_quarters.split) {
                   three_quarters.head = split_lists.head(three_quarters.split_key);
                   split_lists.prefetch_list(three_quarters.head);
@@ -375,8 +375,8 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
                   tables_[three_quarters.item->set][shard].prefetch_tail(three_quarters.head);
                 }
               }
-              if (queued >= kAhead / 8) {
-                const Queued& seven_eighths = queue[(queued - kAhead / 8) % kAhead];
+              if (queued >= 7 * kAhead / 8) {
+                const Queued& seven_eighths = queue[(queued - 7 * kAhead / 8) % kAhead];
                 if (seven_eighths.split) split_lists.prefetch_tail(seven_eighths.head);
               }
               Queued& next = queue[queued % kAhead];
