@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import selfinstruct as si
+from selfinstruct import _core
 
 from reference import reference_admission
 
@@ -343,6 +344,51 @@ def test_admission_across_the_pair_index_boundary(reference_scorer, rng, thresho
     stream = [text for text in stream if len(text.split()) >= 20] + near_duplicate_stream(rng, 20, bases=4, max_len=30)
     expected = reference_admission(reference_scorer, stream, threshold)
     assert decisions_of(si.Pool(threshold=threshold, threads=2).admit(stream)) == expected
+
+
+def probes_singles_alone(threshold: float, n: int) -> bool:
+    """Whether a text of n tokens is indexed by single elements alone (its 2-prefix is too long,
+    or its overlap may be 1), as the pool decides it."""
+    _, _, overlap = _core._bounds(threshold, n)
+    return overlap is not None and overlap <= n and (overlap < 2 or n - overlap + 2 > 20)
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.6, 0.7, 0.8, 0.9])
+def test_single_indexed_candidates_find_the_pair_indexed_entries_that_can_match_them(threshold):
+    # A pair-indexed entry publishes its single elements only if some single-indexed candidate
+    # length (long texts, or lengths that may match on one token) can match its length. Entries
+    # of every length up to past the first long single-indexed one, in the pool and in the
+    # candidates' own chunk, then candidates that cut or extend them by a few tokens: decisions
+    # as brute force's.
+    rng = random.Random(int(threshold * 1000))
+    longest = next(n for n in range(3, 2000) if n > 2 and probes_singles_alone(threshold, n)) + 4
+    words = VOCAB[:40]
+    bases = [[rng.choice(words) for _ in range(m)] for m in range(1, longest + 1) for _ in range(4)]
+    rng.shuffle(bases)
+    variants = []
+    for base in bases:
+        change = rng.randint(-3, 6)
+        text = base[: len(base) + change] if change < 0 else base + [rng.choice(words) for _ in range(change)]
+        variants.append(" ".join(text or base))
+    pool_part = [" ".join(base) for base in bases[: len(bases) // 2]]
+    chunk_part = [" ".join(base) for base in bases[len(bases) // 2 :]] + variants
+    expected = brute_force_admission(pool_part + chunk_part, threshold)
+    pool = si.Pool(threshold=threshold, threads=2)
+    got = decisions_of(pool.admit(pool_part))
+    in_pool = len(pool)
+    got += decisions_of(pool.admit(chunk_part))
+    assert got == expected
+    # Single-indexed candidates of the chunk were rejected against pair-indexed entries, both
+    # entries of the pool and candidates of their own chunk.
+    stream = pool_part + chunk_part
+    against = {
+        index < in_pool
+        for position, (admitted, index, _) in enumerate(got)
+        if position >= len(pool_part) and not admitted
+        and probes_singles_alone(threshold, len(stream[position].split()))
+        and not probes_singles_alone(threshold, len(pool.texts[index].split()))
+    }
+    assert against == {True, False}
 
 
 @pytest.mark.parametrize("threshold", [1e-9, 1e-6, 0.001, 0.01, 0.05])

@@ -43,6 +43,9 @@ inline uint64_t class_first(uint32_t length_class) {
 // a same-length partner needs: only partners that need less overlap (shorter ones, at usual
 // thresholds) can use them, so the others skip those lists.
 constexpr uint32_t kSplitAt = 48;
+// Partner lengths a layout looks through for one probed by single elements before it assumes one
+// (at thresholds near 0 the partner range is vast, and nearly every length is such a one).
+constexpr uint64_t kPartnerLengthsTried = 1u << 16;
 constexpr uint32_t kLengthBucket = 3;
 // Derived from what identifies the pair's slot (fingerprint and shard), so pairs that share a
 // slot also share its bucket lists; the shard bits stay, so a bucket list lives in its pair's shard.
@@ -252,7 +255,22 @@ PrefixIndex::Layout PrefixIndex::compute_layout(uint32_t length) const {
   out.single_prefix = length - alpha + 1;
   if (alpha >= 2 && length - alpha + 2 <= kMaxPairPrefix) out.pair_prefix = length - alpha + 2;
   out.same_length_need = bounds_.min_lcs(length, length);
+  if (out.pair_prefix > 0 && length < kCachedLayouts) {
+    // (Longer pair-indexed lengths, only at thresholds near 1, keep the safe default: publish.)
+    uint32_t first = 1, last = 0;
+    bounds_.partner_range(length, first, last);
+    out.single_indexed_partners = false;
+    for (uint64_t n = first, tried = 0; n <= last && !out.single_indexed_partners; ++n, ++tried) {
+      out.single_indexed_partners = tried >= kPartnerLengthsTried || probes_singles_alone(static_cast<uint32_t>(n));
+    }
+  }
   return out;
+}
+
+bool PrefixIndex::probes_singles_alone(uint32_t length) const {
+  const uint32_t alpha = bounds_.min_overlap(length);
+  if (alpha == LengthBounds::kNone || alpha > length) return false;
+  return alpha < 2 || length - alpha + 2 > kMaxPairPrefix;
 }
 
 // Entries: pair-indexed ones publish their 2-prefix pairs (with their length) and, for long or
@@ -263,6 +281,7 @@ void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, cons
   for (uint32_t b = 1; paired && publish_pairs_ && b < shape.pair_prefix; ++b) {
     for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
   }
+  if (paired && !shape.single_indexed_partners) return;  // no candidate reads them
   const uint32_t own_class = length_class(length);
   for (uint32_t i = 0; i < shape.single_prefix; ++i) {
     visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i], own_class), i, kSingleLists);
@@ -276,7 +295,8 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads)
     const uint32_t m = entries.length(entry);
     longest_ = std::max(longest_, m);
     shortest_ = std::min(shortest_, m);
-    ++class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
+    const Layout shape = layout(m);
+    if (shape.pair_prefix == 0 || shape.single_indexed_partners) ++class_population_[shape.pair_prefix > 0 ? 1 : 0][length_class(m)];
     members_[length_class(m)].push_back(Member{static_cast<uint32_t>(entry), m});
     wide_starts_.push_back(wide_starts_.back() + wide_words_for(m));
   }
@@ -433,7 +453,8 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
         table.pop(key, posting);
       }
     });
-    --class_population_[layout(m).pair_prefix > 0 ? 1 : 0][length_class(m)];
+    const Layout shape = layout(m);
+    if (shape.pair_prefix == 0 || shape.single_indexed_partners) --class_population_[shape.pair_prefix > 0 ? 1 : 0][length_class(m)];
     members_[length_class(m)].pop_back();
     elements_.resize(entries.offset(entry));
     sketches_.pop_back();

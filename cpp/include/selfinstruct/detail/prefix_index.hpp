@@ -155,7 +155,13 @@ class PrefixIndex {
     uint32_t single_prefix = 0;  // 0: the length cannot match anything
     uint32_t pair_prefix = 0;    // 0: not indexed by pairs
     uint32_t same_length_need = 0;  // the overlap a partner of the same length needs
+    // Whether some candidate length indexed by single elements (long texts, or overlap 1) can
+    // match this length: only then does a pair-indexed entry publish its single elements too.
+    bool single_indexed_partners = true;
   };
+  // Whether a candidate of this length probes by single elements alone (its 2-prefix is too
+  // long, or its overlap may be 1); false where it cannot match anything.
+  bool probes_singles_alone(uint32_t length) const;
   Layout layout(uint32_t length) const;
   Layout compute_layout(uint32_t length) const;
   static constexpr uint32_t kCachedLayouts = 257;  // as many as LengthBounds caches
@@ -186,7 +192,8 @@ class PrefixIndex {
   // the partner lengths inside it, which shortens its prefix and skips lists it cannot match.
   uint32_t longest_ = 0;
   uint32_t shortest_ = UINT32_MAX;
-  // Indexed entries per length class: [0] single-indexed ones, [1] pair-indexed ones.
+  // Indexed entries per length class: [0] single-indexed ones, [1] pair-indexed ones that also
+  // publish their single elements.
   static constexpr uint32_t kLengthClasses = 125;
   std::array<std::array<uint64_t, kLengthClasses>, 2> class_population_{};
   // Every indexed entry by length class, in entry order, for probes that visit entries directly.
