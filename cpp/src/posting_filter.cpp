@@ -45,23 +45,18 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq"))) size_t filt
   const __m512i low_half = _mm512_set1_epi32(0xFFFF);
   const bool all_earlier = filter.to > UINT32_MAX;
   const __m512i to = _mm512_set1_epi32(static_cast<int>(all_earlier ? 0 : static_cast<uint32_t>(filter.to)));
+  const auto mask_of = [](uint32_t lanes) { return static_cast<__mmask16>(lanes >= 16 ? 0xFFFF : (1u << lanes) - 1); };
   // The need table in two registers when the partner lengths span at most 32, else a gather.
   const bool short_span = filter.span < 32;
   __m512i need_low = _mm512_setzero_si512(), need_high = _mm512_setzero_si512();
   if (short_span) {
-    const __mmask16 low_lanes = static_cast<__mmask16>((1u << std::min<uint32_t>(16, filter.span + 1)) - 1);
-    need_low = _mm512_maskz_loadu_epi32(low_lanes, filter.need_of);
-    if (filter.span >= 16) {
-      need_high = _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << (filter.span - 15)) - 1), filter.need_of + 16);
-    }
+    need_low = _mm512_maskz_loadu_epi32(mask_of(filter.span + 1), filter.need_of);
+    if (filter.span >= 16) need_high = _mm512_maskz_loadu_epi32(mask_of(filter.span - 15), filter.need_of + 16);
   }
   for (uint32_t done = 0; done < count; done += 16) {
     const uint32_t here = std::min<uint32_t>(16, count - done);
     const uint32_t words = 3 * here;
     const auto* base = reinterpret_cast<const int32_t*>(items + done);
-    const auto mask_of = [](uint32_t lanes) {
-      return static_cast<__mmask16>(lanes >= 16 ? 0xFFFF : (1u << lanes) - 1);
-    };
     const __m512i a = _mm512_maskz_loadu_epi32(mask_of(words), base);
     const __m512i b = _mm512_maskz_loadu_epi32(mask_of(words > 16 ? words - 16 : 0), base + 16);
     const __m512i c = _mm512_maskz_loadu_epi32(mask_of(words > 32 ? words - 32 : 0), base + 32);

@@ -281,7 +281,7 @@ void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, cons
   for (uint32_t b = 1; paired && publish_pairs_ && b < shape.pair_prefix; ++b) {
     for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
   }
-  if (paired && !shape.single_indexed_partners) return;  // no candidate reads them
+  if (!shape.publishes_singles()) return;  // no candidate reads them
   const uint32_t own_class = length_class(length);
   for (uint32_t i = 0; i < shape.single_prefix; ++i) {
     visit(single_key(paired ? kSingleOfPaired : kSingle, keys[i], own_class), i, kSingleLists);
@@ -296,7 +296,7 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads)
     longest_ = std::max(longest_, m);
     shortest_ = std::min(shortest_, m);
     const Layout shape = layout(m);
-    if (shape.pair_prefix == 0 || shape.single_indexed_partners) ++class_population_[shape.pair_prefix > 0 ? 1 : 0][length_class(m)];
+    if (shape.publishes_singles()) ++class_population_[shape.pair_prefix > 0 ? 1 : 0][length_class(m)];
     members_[length_class(m)].push_back(Member{static_cast<uint32_t>(entry), m});
     wide_starts_.push_back(wide_starts_.back() + wide_words_for(m));
   }
@@ -454,7 +454,7 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
       }
     });
     const Layout shape = layout(m);
-    if (shape.pair_prefix == 0 || shape.single_indexed_partners) --class_population_[shape.pair_prefix > 0 ? 1 : 0][length_class(m)];
+    if (shape.publishes_singles()) --class_population_[shape.pair_prefix > 0 ? 1 : 0][length_class(m)];
     members_[length_class(m)].pop_back();
     elements_.resize(entries.offset(entry));
     sketches_.pop_back();

@@ -158,6 +158,8 @@ class PrefixIndex {
     // Whether some candidate length indexed by single elements (long texts, or overlap 1) can
     // match this length: only then does a pair-indexed entry publish its single elements too.
     bool single_indexed_partners = true;
+    // Whether an entry of this length publishes its single elements.
+    bool publishes_singles() const { return pair_prefix == 0 || single_indexed_partners; }
   };
   // Whether a candidate of this length probes by single elements alone (its 2-prefix is too
   // long, or its overlap may be 1); false where it cannot match anything.
