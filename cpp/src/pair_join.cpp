@@ -91,7 +91,7 @@ void for_each_run(const std::vector<uint64_t>& words, Visit&& visit) {
 }
 }  // namespace
 
-void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std::vector<uint8_t>& roles,
+void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const uint64_t* elements, const std::vector<uint8_t>& roles,
                 size_t shared_budget, size_t verify_budget, int threads, PairJoinScratch& scratch,
                 PairJoinResult& out) {
   const size_t count = chunk.size();
@@ -106,22 +106,16 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
   scratch.bounds.resize(workers);
   scratch.patterns.resize(workers);
   const auto paired = [&](size_t c) { return (roles[c] & kJoinPairIndexed) && (roles[c] & (kJoinPartner | kJoinProber)); };
-  // Elements are kept for the pair-indexed candidates only (a chunk of long texts has none).
-  std::vector<uint64_t>& element_start = scratch.element_start;
-  element_start.assign(count + 1, 0);
   bool probers = false, partners = false;
   for (size_t c = 0; c < count; ++c) {
-    const bool takes_part = paired(c);
-    element_start[c + 1] = element_start[c] + (takes_part ? chunk.length(c) : 0);
-    probers = probers || (takes_part && (roles[c] & kJoinProber));
-    partners = partners || (takes_part && (roles[c] & kJoinPartner));
+    probers = probers || (paired(c) && (roles[c] & kJoinProber));
+    partners = partners || (paired(c) && (roles[c] & kJoinPartner));
   }
   if (!probers || !partners) return;
-  scratch.elements.resize(element_start[count]);
   scratch.sketches.assign(count, 0);
 
-  // 1. Each pair-indexed candidate's elements, sketch and pair signatures, hashed by contiguous
-  //    parts of the chunk into one bucket per shard (so each bucket is in chunk order).
+  // 1. Each pair-indexed candidate's sketch and pair signatures, hashed by contiguous parts of
+  //    the chunk into one bucket per shard (so each bucket is in chunk order).
   const size_t parts = count < kParallelFrom ? 1 : std::min(workers, kShards);
   const size_t per_part = (count + parts - 1) / parts;
   scratch.buckets.resize(parts * kShards);
@@ -132,8 +126,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
       for (size_t c = part * per_part; c < std::min(count, (part + 1) * per_part); ++c) {
         if (!paired(c)) continue;
         const uint32_t n = chunk.length(c);
-        uint64_t* keys = scratch.elements.data() + element_start[c];
-        index.elements_of(chunk.data(c), n, keys);
+        const uint64_t* keys = elements + chunk.offset(c);
         scratch.sketches[c] = sketch_of(keys, n);
         const uint32_t prefix = index.pair_prefix(n);
         for (uint32_t b = 1; b < prefix; ++b) {
@@ -236,7 +229,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
       const auto prober = static_cast<uint32_t>(all[starts[group]] >> 32);
       const uint32_t n = chunk.length(prober);
       const LengthBounds::QueryBounds& bounds = index.bounds().for_length(n, scratch.bounds[w]);
-      const uint64_t* keys = scratch.elements.data() + element_start[prober];
+      const uint64_t* keys = elements + chunk.offset(prober);
       const size_t kept = scratch.matched[w].size();
       bool pattern_ready = false;
       size_t counted = 0;
@@ -249,7 +242,7 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std
           break;
         }
         ++counts;
-        if (overlap(keys, n, scratch.elements.data() + element_start[partner], m, need) < need) continue;
+        if (overlap(keys, n, elements + chunk.offset(partner), m, need) < need) continue;
         if (!pattern_ready) {
           scratch.patterns[w].assign(chunk.data(prober), n);
           pattern_ready = true;

@@ -103,6 +103,10 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   }
   index_->add_pending(sequences_, threads_);
   clock.charge(timings_.index);
+  // Every candidate's elements, once: phase 1 probes, the join and the chunk index's probes read
+  // them (the chunk index orders tokens as the pool's index does).
+  index_->elements_of_all(chunk, threads_, chunk_elements_);
+  const auto elements_of = [&](size_t c) { return chunk_elements_.data() + chunk.offset(c); };
 
   const size_t first = out.size();
   out.resize(first + chunk.size());
@@ -113,7 +117,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
       detail::ProbeScratch& mine = *scratch_[static_cast<size_t>(worker)];
       for (size_t c = begin; c < end; ++c) {
-        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, mine);
+        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, mine, nullptr, elements_of(c));
         out[first + c].best_index = match.index;
         out[first + c].best_score = match.index < 0 ? 0.0 : match.score;
       }
@@ -152,7 +156,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
         chunk_index_->build_with_ranking_of(*index_, admitted, 1);
         admitted_indexed = true;
       }
-      best = chunk_index_->probe(chunk.data(c), chunk.length(c), admitted, admitted.size(), serial);
+      best = chunk_index_->probe(chunk.data(c), chunk.length(c), admitted, admitted.size(), serial, nullptr, elements_of(c));
       if (best.index >= 0) best.index += static_cast<int64_t>(before);
     }
     if (best.index >= 0 && (decision.best_index < 0 || best.score > decision.best_score)) {
@@ -210,7 +214,7 @@ Pool::ChunkMatches Pool::match_within_chunk(const TokenSequences& chunk, const D
   // Pairs of pair-indexed candidates: by joining their signatures.
   if (!join_scratch_) join_scratch_ = std::make_unique<detail::PairJoinScratch>();
   detail::PairJoinResult joined;
-  detail::join_pairs(*index_, chunk, roles, kWithinChunkPostings, kWithinChunkVerified, threads_, *join_scratch_, joined);
+  detail::join_pairs(*index_, chunk, chunk_elements_.data(), roles, kWithinChunkPostings, kWithinChunkVerified, threads_, *join_scratch_, joined);
   stats_.pairs_probed += joined.probed;
   stats_.pairs_verified += joined.verified;
   stats_.pairs_lcs += joined.lcs;
@@ -286,7 +290,7 @@ void Pool::match_single_indexed(const TokenSequences& chunk, const std::vector<u
           std::lower_bound(partner_position.begin(), partner_position.end(), static_cast<uint32_t>(c)) -
           partner_position.begin());
       every.clear();
-      chunk_index_->probe(chunk.data(c), chunk.length(c), partners, earlier, mine, &every);
+      chunk_index_->probe(chunk.data(c), chunk.length(c), partners, earlier, mine, &every, chunk_elements_.data() + chunk.offset(c));
       if (mine.over_budget) {
         within.unlisted[c] = 1;
         gave_up.fetch_add(1, std::memory_order_relaxed);

@@ -233,6 +233,13 @@ void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out)
   }
 }
 
+void PrefixIndex::elements_of_all(const TokenSequences& texts, int threads, std::vector<uint64_t>& out) const {
+  out.resize(texts.offset(texts.size()));
+  parallel_for(texts.size(), texts.size() < kParallelFrom ? 1 : threads, 1024, [&](size_t begin, size_t end, int) {
+    for (size_t i = begin; i < end; ++i) elements_of(texts.data(i), texts.length(i), out.data() + texts.offset(i));
+  });
+}
+
 PrefixIndex::PrefixIndex(double threshold) : bounds_(threshold) {
   // Probes filter every posting on its own, so a list's order is free: pair lists keep theirs by
   // entry length and split lists by prefix position, so that a probe reads only the lengths its
@@ -468,20 +475,23 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
 __attribute__((target_clones("popcnt", "default")))  // the posting filters count bits
 #endif
 Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
-                         ProbeScratch& scratch, std::vector<Match>* every) const {
+                         ProbeScratch& scratch, std::vector<Match>* every, const uint64_t* elements) const {
   Match best;
   scratch.over_budget = false;
   const LengthBounds::QueryBounds& bounds = bounds_.for_length(n, scratch.bounds);
   const Layout shape = layout(n);
   if (shape.single_prefix == 0) return best;
-  scratch.elements.resize(n);
-  elements_of(tokens, n, scratch.elements.data());
+  if (elements == nullptr) {
+    scratch.elements.resize(n);
+    elements_of(tokens, n, scratch.elements.data());
+    elements = scratch.elements.data();
+  }
   if (scratch.stamp.size() < indexed_) scratch.stamp.resize(indexed_, 0);
   if (++scratch.epoch == 0) {
     std::fill(scratch.stamp.begin(), scratch.stamp.end(), 0);
     scratch.epoch = 1;
   }
-  const uint64_t* keys = scratch.elements.data();
+  const uint64_t* keys = elements;
   const uint64_t sketch = sketch_of(keys, n);
   const uint32_t folded = fold(sketch);
   const auto table_of = [&](const Lookup& lookup) -> const SignatureTable& {

@@ -112,6 +112,7 @@ class Pool {
   std::unique_ptr<detail::PrefixIndex> chunk_index_;
   std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
   std::unique_ptr<detail::PairJoinScratch> join_scratch_;  // the join's memory, kept across chunks
+  std::vector<uint64_t> chunk_elements_;  // the present chunk's elements (PrefixIndex::elements_of_all)
   PoolStats stats_;
   PoolTimings timings_;
 };

@@ -42,8 +42,6 @@ struct PairJoinScratch {
   std::vector<std::vector<uint64_t>> buckets;  // [part][shard]: packed signatures, in chunk order
   std::vector<std::vector<uint64_t>> shards;   // each shard's signatures, grouped by fingerprint
   std::vector<std::vector<uint64_t>> spare;    // [worker]: the radix sort's other half
-  std::vector<uint64_t> elements;              // the pair-indexed candidates', back to back
-  std::vector<uint64_t> element_start;         // per candidate: where its elements start (+1 end)
   std::vector<uint64_t> sketches;              // per candidate
   std::vector<std::vector<uint32_t>> shared;   // [worker][candidate]: partner signatures it shares
   std::vector<uint32_t> cost;                  // per candidate: the sum over workers
@@ -61,7 +59,8 @@ struct PairJoinScratch {
 // `shared_budget` signatures with partners, or needs more than `verify_budget` exact overlap
 // counts, is marked over budget instead. Probers and partners that are not pair-indexed take
 // no part: their matches go through single-element signatures (see PrefixIndex::probe).
-void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const std::vector<uint8_t>& roles,
+// `elements`: every candidate's elements (PrefixIndex::elements_of), at its token offset.
+void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const uint64_t* elements, const std::vector<uint8_t>& roles,
                 size_t shared_budget, size_t verify_budget, int threads, PairJoinScratch& scratch,
                 PairJoinResult& out);
 

@@ -106,6 +106,8 @@ class PrefixIndex {
   // Element keys of a token list, sorted: rank in the high half, occurrence number in the low
   // half, so a multiset becomes a set and multiset overlap becomes set overlap.
   void elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const;
+  // The elements of every text of `texts`, each at its token offset in `out` (on `threads` threads).
+  void elements_of_all(const TokenSequences& texts, int threads, std::vector<uint64_t>& out) const;
   // How long a prefix of its elements an entry of this length publishes pairs from (0: none,
   // it is indexed by single elements).
   uint32_t pair_prefix(uint32_t length) const { return layout(length).pair_prefix; }
@@ -113,8 +115,9 @@ class PrefixIndex {
   // The best entry with F > threshold (highest F, lowest index on ties) among the indexed entries
   // [0, before). With `every` given, also appends every such entry, in no particular order.
   // Gives up (returning no match) when the scratch's budgets are exceeded: see ProbeScratch.
+  // `elements`: the candidate's elements_of, where the caller has them (else computed here).
   Match probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
-              ProbeScratch& scratch, std::vector<Match>* every = nullptr) const;
+              ProbeScratch& scratch, std::vector<Match>* every = nullptr, const uint64_t* elements = nullptr) const;
 
  private:
   // Computes elements and sketches of entries [indexed(), to) and counts them as indexed.
