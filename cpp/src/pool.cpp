@@ -56,6 +56,8 @@ double Pool::threshold() const { return index_->bounds().threshold(); }
 void Pool::set_threads(int threads) { threads_ = detail::resolve_threads(threads); }
 
 void Pool::add(const std::vector<std::string_view>& texts) {
+  admitted_elements_.clear();  // (no longer the elements of the entries after the indexed ones)
+  admitted_from_ = SIZE_MAX;
   tokenize_and_intern(texts, mode_, vocabulary_, threads_, sequences_);
   if (index_->built()) {
     index_->add_pending(sequences_, threads_);
@@ -64,6 +66,8 @@ void Pool::add(const std::vector<std::string_view>& texts) {
 
 void Pool::truncate(size_t count) {
   if (count >= size()) return;
+  admitted_elements_.clear();
+  admitted_from_ = SIZE_MAX;
   if (index_->indexed() > count) index_->truncate(sequences_, count);
   sequences_.truncate(count);
 }
@@ -101,7 +105,14 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   if (index_->ranking_check_due(before, chunk.size())) {
     if (index_->rebuild_if_stale(sequences_, chunk, vocabulary_.size(), threads_)) ++stats_.index_builds;
   }
-  index_->add_pending(sequences_, threads_);
+  // The entries admitted by the last chunk, with the elements it computed for them where the
+  // ranking has not changed since.
+  const bool known = admitted_ranking_ == index_->ranking_version() && index_->indexed() == admitted_from_ &&
+                     admitted_elements_.size() == sequences_.offset(before) - sequences_.offset(admitted_from_);
+  index_->add_pending(sequences_, threads_, known ? admitted_elements_.data() : nullptr);
+  admitted_elements_.clear();
+  admitted_from_ = before;
+  admitted_ranking_ = index_->ranking_version();
   clock.charge(timings_.index);
   // Every candidate's elements, once: phase 1 probes, the join and the chunk index's probes read
   // them (the chunk index orders tokens as the pool's index does).
@@ -166,6 +177,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     if (decision.best_index < 0) {
       decision.index = admitted_as[c] = static_cast<int64_t>(size());
       sequences_.append(chunk.data(c), chunk.length(c));
+      admitted_elements_.insert(admitted_elements_.end(), elements_of(c), elements_of(c) + chunk.length(c));
       if (admitted_indexed) {
         admitted.append(chunk.data(c), chunk.length(c));
         chunk_index_->add_pending(admitted, 1);

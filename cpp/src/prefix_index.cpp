@@ -119,6 +119,7 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
     return false;
   }
   rank_ = std::move(rank);
+  ++ranking_version_;
   reset();
   // Posting space is reserved for the pool's next fourfold growth: untouched reserved pages cost
   // no memory. (When a check then keeps this ranking, the arenas grow past it by moving pages.)
@@ -214,6 +215,7 @@ void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSeq
                                         bool pairs) {
   forget_entries();
   rank_ = other.rank_;
+  ++ranking_version_;
   split_pairs_ = false;  // lists over one chunk stay short
   publish_pairs_ = pairs;
   // Each shard is sized once for these entries; a table of the same size as last time is only
@@ -295,7 +297,7 @@ void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, cons
   }
 }
 
-void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads) {
+void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads, const uint64_t* known_elements) {
   const size_t from = indexed_;
   if (wide_starts_.empty()) wide_starts_.push_back(0);
   for (size_t entry = from; entry < to; ++entry) {
@@ -314,7 +316,11 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads)
     for (size_t entry = from + begin; entry < from + end; ++entry) {
       const uint32_t m = entries.length(entry);
       uint64_t* keys = elements_.data() + entries.offset(entry);
-      elements_of(entries.data(entry), m, keys);
+      if (known_elements != nullptr) {
+        std::copy_n(known_elements + (entries.offset(entry) - entries.offset(from)), m, keys);
+      } else {
+        elements_of(entries.data(entry), m, keys);
+      }
       sketches_[entry] = sketch_of(keys, m);
       const auto words = static_cast<uint32_t>(wide_starts_[entry + 1] - wide_starts_[entry]);
       if (words > 0) wide_sketch(keys, m, words, wide_words_.data() + wide_starts_[entry]);
@@ -440,9 +446,9 @@ void PrefixIndex::push(size_t shard, const PendingPush& item, const TokenSequenc
   }
 }
 
-void PrefixIndex::add_pending(const TokenSequences& entries, int threads) {
+void PrefixIndex::add_pending(const TokenSequences& entries, int threads, const uint64_t* known_elements) {
   const size_t from = indexed_;
-  prepare(entries, entries.size(), threads);
+  prepare(entries, entries.size(), threads, known_elements);
   publish(entries, from, indexed_, threads);
 }
 

@@ -113,6 +113,11 @@ class Pool {
   std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
   std::unique_ptr<detail::PairJoinScratch> join_scratch_;  // the join's memory, kept across chunks
   std::vector<uint64_t> chunk_elements_;  // the present chunk's elements (PrefixIndex::elements_of_all)
+  // The elements of the entries the last chunk admitted (from admitted_from_ on, not indexed
+  // yet), computed under ranking admitted_ranking_: the next chunk indexes them without sorting again.
+  std::vector<uint64_t> admitted_elements_;
+  size_t admitted_from_ = SIZE_MAX;
+  uint64_t admitted_ranking_ = 0;
   PoolStats stats_;
   PoolTimings timings_;
 };

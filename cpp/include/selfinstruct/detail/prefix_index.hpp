@@ -92,7 +92,11 @@ class PrefixIndex {
   // ranking_is_stale). Returns whether it rebuilt.
   bool rebuild_if_stale(const TokenSequences& entries, const TokenSequences& sample, size_t vocabulary_size, int threads);
   // Indexes every entry of `entries` not indexed yet (their signatures pushed on `threads` threads).
-  void add_pending(const TokenSequences& entries, int threads);
+  // `known_elements`: their elements back to back, where the caller has them from elements_of
+  // under the present ranking (see ranking_version).
+  void add_pending(const TokenSequences& entries, int threads, const uint64_t* known_elements = nullptr);
+  // Changes whenever the token ranking does (elements computed under another one differ).
+  uint64_t ranking_version() const { return ranking_version_; }
   // Forgets entries from `count` on (call before truncating `entries`).
   void truncate(const TokenSequences& entries, size_t count);
   // Replaces the contents with `entries`, ordering tokens as `other` does (it must have been
@@ -120,8 +124,9 @@ class PrefixIndex {
               ProbeScratch& scratch, std::vector<Match>* every = nullptr, const uint64_t* elements = nullptr) const;
 
  private:
-  // Computes elements and sketches of entries [indexed(), to) and counts them as indexed.
-  void prepare(const TokenSequences& entries, size_t to, int threads);
+  // Computes elements (or copies the known ones) and sketches of entries [indexed(), to) and
+  // counts them as indexed.
+  void prepare(const TokenSequences& entries, size_t to, int threads, const uint64_t* known_elements);
   Posting posting_of(size_t entry, uint32_t length, uint32_t position) const;
   // Pushes the signatures of entries [from, to) into the shards.
   void publish(const TokenSequences& entries, size_t from, size_t to, int threads);
@@ -178,6 +183,7 @@ class PrefixIndex {
   LengthBounds bounds_;
   // Shared with chunk indexes, which must order tokens the same way.
   std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
+  uint64_t ranking_version_ = 0;
   std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
   std::vector<uint64_t> sketches_;  // per entry (see sketch_of)
   // Long entries also get a wide sketch (about 4 bits per element): with hundreds of elements the
