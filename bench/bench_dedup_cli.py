@@ -14,6 +14,9 @@ Writes the stream (bench/stream.py) as JSONL ({"instruction", "id"}) to a tempor
     is parsed from its summary. Reading and writing run in threads beside the admission, so their
     times overlap it: "outside admission" (wall minus admission) is what the command adds to the
     engine. Peak RSS is each child's VmHWM.
+(2) and (3) run in rounds (the anchor, then the command by default, then with the standard-library
+parser only), so that each round's runs meet the same machine: its speed drifts within minutes.
+The ratio to the anchor is the median of the rounds' ratios.
 Target for (3): <= 8 s and <= 1 GB on 2 cores (the admission part belongs to the engine). The child's
 CPU seconds (user + system, all threads) are printed too: on a busy machine they move far less than
 wall time.
@@ -109,6 +112,14 @@ def child_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run_anchor(path: Path, threads: int) -> dict:
+    """Admission alone (Pool.admit in the command's batches) in a child process."""
+    cpu = child_cpu_seconds()
+    output = subprocess.run([sys.executable, "-c", ADMIT_CHILD, str(path), str(threads), str(DEFAULT_BATCH)],
+                            capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1]) | {"cpu_s": child_cpu_seconds() - cpu}
+
+
 def run_cli(path: Path, out: Path, threads: int, parser: str) -> dict:
     command = [sys.executable, "-c", CLI_CHILD, parser, "dedup", str(path), "-o", str(out), "--no-progress", "--threads", str(threads)]
     cpu = child_cpu_seconds()
@@ -144,12 +155,14 @@ def main() -> None:
                           f"speed), identical: {same}" for name, (seconds, cpu, same) in reader.items())
               + ("" if "orjson" in reader else '; orjson not installed (pip install "selfinstruct[fast]")'))
 
-        anchors = []
+        # The machine's speed drifts within minutes: each round runs the anchor and both variants of
+        # the command in turn, so that all three meet the same machine, and ratios are per round.
+        anchors: list[dict] = []
+        commands: dict[str, list[dict]] = {"default": [], "json-only": []}
         for _ in range(args.repeats):
-            cpu = child_cpu_seconds()
-            output = subprocess.run([sys.executable, "-c", ADMIT_CHILD, str(source), str(args.threads), str(DEFAULT_BATCH)],
-                                    capture_output=True, text=True, check=True).stdout
-            anchors.append(json.loads(output.strip().splitlines()[-1]) | {"cpu_s": child_cpu_seconds() - cpu})
+            anchors.append(run_anchor(source, args.threads))
+            for hidden, runs in commands.items():
+                runs.append(run_cli(source, Path(folder) / f"kept-{hidden}.jsonl", args.threads, hidden))
         anchor_s = statistics.median(run["seconds"] for run in anchors)
         anchor_runs = ", ".join(f"{run['seconds']:.2f}" for run in anchors)
         print(f"\n## Anchor: Pool.admit alone, batches of {DEFAULT_BATCH:,}\nmedian {anchor_s:.2f} s "
@@ -159,17 +172,17 @@ def main() -> None:
 
         print("\n## `selfinstruct dedup` end to end (child process: start-up, read, admission, write, publish)")
         print("| reader | wall s (median) | runs | CPU s | admission s | outside admission s | read s (thread) | write s (thread) "
-              "| ÷ anchor | peak RSS MB | kept |")
+              "| ÷ anchor (median of rounds) | peak RSS MB | kept |")
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         outputs = {}
-        for hidden in ("default", "json-only"):
-            runs = [run_cli(source, Path(folder) / f"kept-{hidden}.jsonl", args.threads, hidden) for _ in range(args.repeats)]
+        for hidden, runs in commands.items():
             mid = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
             outside = mid["wall_s"] - mid["admission_s"]
             walls = ", ".join(f"{run['wall_s']:.2f}" for run in runs)
+            ratio = statistics.median(run["wall_s"] / anchor["seconds"] for run, anchor in zip(runs, anchors))
             print(f"| {mid['parser']} | {mid['wall_s']:.2f} | {walls} | {mid['cpu_s']:.2f} | {mid['admission_s']:.2f} | "
                   f"{outside:.2f} | {mid['read_s']:.2f} | {mid['write_s']:.2f} | "
-                  f"{mid['wall_s'] / anchor_s:.2f}× | {max(run['rss_mb'] for run in runs):,.0f} | {mid['kept']:,} |")
+                  f"{ratio:.2f}× | {max(run['rss_mb'] for run in runs):,.0f} | {mid['kept']:,} |")
             assert mid["kept"] == anchors[0]["kept"], "the command and the anchor disagree"
             outputs[hidden] = [(Path(folder) / name).read_bytes() for name in (f"kept-{hidden}.jsonl", f"kept-{hidden}.rejects.jsonl")]
         print(f"\nkept and rejects files byte-identical with the standard-library parser alone: "
