@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
 from .. import _core
 from ..records import RecordError, json_type_name, parse_json, parse_object
 from .source import Block, SourceText
@@ -75,7 +77,7 @@ def detect_format(name: str, text: str) -> str:
 
 def parse_records(source: SourceText, field: str, fmt: str | None = None, *, parser: str | None = None) -> Records:
     """All records of a whole decoded input; sources as str. See `stream_records`."""
-    block = Block(1, source.text.encode("utf-8"), source.text, True)
+    block = Block(1, source.text.encode("utf-8"), True, source.text)
     parts = list(stream_records(source.name, iter([block]), field, fmt, parser=parser))
     texts: list[str] = []
     lines = array("q")
@@ -155,6 +157,13 @@ def _lines_of(block: Block) -> list[bytes]:
     return lines
 
 
+def _numbered(first: int, count: int) -> array:
+    """The line numbers first .. first + count - 1."""
+    numbers = array("q")
+    numbers.frombytes(np.arange(first, first + count, dtype=np.int64).tobytes())
+    return numbers
+
+
 def _parse_jsonl(name: str, block: Block, field: str, use_core: bool, fast_loads: Callable[[bytes], Any] | None) -> Records:
     raw = _lines_of(block)
     first = block.first_line
@@ -164,14 +173,14 @@ def _parse_jsonl(name: str, block: Block, field: str, use_core: bool, fast_loads
         if texts is not None:
             if len(texts) != len(raw):
                 raise AssertionError(f"the core read {len(texts)} lines of a block of {len(raw)}")
-            return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw, "core")
+            return Records("jsonl", texts, _numbered(first, len(raw)), raw, "core")
     if fast_loads is not None:
         try:
             texts = [record[field] for record in map(fast_loads, raw)]
         except Exception:
             texts = None
         if texts is not None and set(map(type, texts)) <= {str}:
-            return Records("jsonl", texts, array("q", range(first, first + len(raw))), raw, "orjson")
+            return Records("jsonl", texts, _numbered(first, len(raw)), raw, "orjson")
     texts = []
     lines = array("q")
     sources: list[bytes] = []

@@ -7,8 +7,10 @@ held in memory at once; `read_source` joins them for the readers that need the w
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
+
+import numpy as np
 
 from ..records import RecordError
 
@@ -35,15 +37,21 @@ class SourceText:
 
 @dataclass(frozen=True)
 class Block:
-    """Whole lines of an input: `data` (UTF-8, BOM removed) starts at line `first_line`.
+    """Whole lines of an input: `data` (UTF-8, checked, BOM removed) starts at line `first_line`.
 
     Every block but the last ends with "\\n"; `text` is `data` decoded.
     """
 
     first_line: int
     data: bytes
-    text: str
     last: bool
+    # The decoded text where checking the data made it (not for ASCII: the JSONL readers of the
+    # core never need the text, so an ASCII block is decoded only if asked for).
+    decoded: str | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.decoded if self.decoded is not None else self.data.decode("ascii")
 
 
 def display_name(source: str | os.PathLike[str]) -> str:
@@ -89,14 +97,23 @@ def _blocks(name: str, handle: BinaryIO, block_bytes: int) -> Iterator[Block]:
     while True:
         more = _read(handle, block_bytes)
         if not more:
-            yield Block(line, data, _decode(name, data, line, head), True)
+            yield Block(line, data, True, _decode(name, data, line, head))
             return
-        data += more
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            block, data = data[:cut], data[cut:]
-            yield Block(line, block, _decode(name, block, line, head), False)
-            line += block.count(b"\n")
+        # The block ends at the last line end of the new data (or the old data grows by all of
+        # it): each byte is copied once on its way into a block.
+        cut = more.rfind(b"\n") + 1
+        if not cut:
+            data += more
+            continue
+        block = b"".join((data, memoryview(more)[:cut]))
+        data = more[cut:]
+        yield Block(line, block, False, _decode(name, block, line, head))
+        line += _count_lines(block)
+
+
+def _count_lines(data: bytes) -> int:
+    """The line ends in `data` (numpy counts bytes far faster than bytes.count counts a byte)."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
 
 
 def decode_utf8(name: str, data: bytes) -> str:
@@ -104,7 +121,8 @@ def decode_utf8(name: str, data: bytes) -> str:
     _refuse_other_boms(name, data)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
-    return _decode(name, data, 1, data[:_HEAD])
+    text = _decode(name, data, 1, data[:_HEAD])
+    return data.decode("ascii") if text is None else text
 
 
 def _refuse_other_boms(name: str, data: bytes) -> None:
@@ -116,10 +134,11 @@ def _refuse_other_boms(name: str, data: bytes) -> None:
             )
 
 
-def _decode(name: str, data: bytes, first_line: int, head: bytes) -> str:
-    """`data` (whole lines from `first_line` on) as text; `head` is the file's start, for the UTF-16/32 hint."""
+def _decode(name: str, data: bytes, first_line: int, head: bytes) -> str | None:
+    """`data` (whole lines from `first_line` on) checked and decoded, None where it is ASCII (which
+    needs no decoding to be checked); `head` is the file's start, for the UTF-16/32 hint."""
     try:
-        text = data.decode("utf-8")
+        text = None if data.isascii() else data.decode("utf-8")
     except UnicodeDecodeError as error:
         if _looks_wide(head):
             raise RecordError(name, 1, f"{_WIDE}; the input must be UTF-8") from None
