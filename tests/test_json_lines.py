@@ -169,3 +169,23 @@ def test_reject_lines_refuse_mismatched_columns():
 @example(2.0 / 3.0)
 def test_floats_are_written_as_json_dumps_writes_them(value):
     assert _core._json_float(value) == json.dumps(value)
+
+
+# ---------------------------------------------------------------- picking a batch's records
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=3), max_size=8), st.lists(st.text(max_size=3), max_size=8), st.data())
+def test_pick_is_the_list_comprehension(items, others, data):
+    positions = data.draw(st.lists(st.integers(-len(others), len(items) - 1), max_size=20)) if items or others else []
+    picked = _core._pick(items, np.array(positions, dtype=np.int64), others)
+    assert picked == [items[p] if p >= 0 else others[-p - 1] for p in positions]
+
+
+def test_pick_refuses_positions_out_of_range():
+    with pytest.raises(IndexError, match="position 2 out of range"):
+        _core._pick(["a", "b"], np.array([0, 2], dtype=np.int64), [])
+    with pytest.raises(IndexError, match="position -2 out of range"):
+        _core._pick(["a"], np.array([-2], dtype=np.int64), ["x"])
+    with pytest.raises(ValueError, match="1-d"):
+        _core._pick(["a"], np.zeros((1, 1), dtype=np.int64), [])

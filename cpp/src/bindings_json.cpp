@@ -78,6 +78,27 @@ void bind_json_lines(py::module_& m) {
       "with that field a string (then parse the block with json). The same values json.loads gives.");
 
   m.def(
+      "_pick",
+      [](const py::list& items, const py::array_t<int64_t, py::array::c_style>& positions, const py::list& others) {
+        if (positions.ndim() != 1) throw py::value_error("positions must be a 1-d array");
+        const auto at = positions.unchecked<1>();
+        const auto count = static_cast<py::ssize_t>(positions.shape(0));
+        const auto size = static_cast<int64_t>(items.size()), other_size = static_cast<int64_t>(others.size());
+        py::list out(count);
+        for (py::ssize_t k = 0; k < count; ++k) {
+          const int64_t p = at(k);
+          if (p >= size || p < -other_size) throw py::index_error("position " + std::to_string(p) + " out of range");
+          PyObject* item = p >= 0 ? PyList_GET_ITEM(items.ptr(), p) : PyList_GET_ITEM(others.ptr(), -p - 1);
+          Py_INCREF(item);
+          PyList_SET_ITEM(out.ptr(), k, item);
+        }
+        return out;
+      },
+      py::arg("items"), py::arg("positions"), py::arg("others"),
+      "[items[p] if p >= 0 else others[-p - 1] for p in positions], without a Python loop (the dedup "
+      "writer picks each batch's kept records and its rejects' texts).");
+
+  m.def(
       "_json_float", [](double value) {
         std::string out;
         selfinstruct::append_json_float(out, value);

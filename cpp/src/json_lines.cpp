@@ -255,6 +255,16 @@ bool string_fields_of_lines(std::string_view block, std::string_view field, Json
   return true;
 }
 
+namespace {
+// Whether any of the 8 bytes of `word` is '"', '\\' or below 0x20, the bytes a JSON string escapes
+// (each test is exact for "some byte": a byte is zero, or below 0x20, only if its lane says so).
+inline bool needs_escape(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = word ^ (kOnes * '"'), backslash = word ^ (kOnes * '\\');
+  return (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | ((word - kOnes * 0x20) & ~word)) & kHigh;
+}
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view utf8) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
@@ -262,6 +272,11 @@ void append_json_string(std::string& out, std::string_view utf8) {
   const char* const end = p + utf8.size();
   while (p != end) {
     const char* run = p;
+    // Eight bytes at a time up to the word holding the next byte to escape, then byte by byte.
+    for (uint64_t word; end - p >= 8; p += 8) {
+      std::memcpy(&word, p, 8);
+      if (needs_escape(word)) break;
+    }
     while (p != end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
     out.append(run, static_cast<size_t>(p - run));
     if (p == end) break;

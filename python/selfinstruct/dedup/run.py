@@ -212,12 +212,13 @@ class _Decided:
 
     batch: Records
     first: int  # input position of the batch's first record
-    kept: list[int]  # batch positions of the admitted records
+    kept: np.ndarray  # batch positions of the admitted records (int64)
     base: int  # pool index of the first of them
     rejected: np.ndarray  # batch positions of the rejected records (int64)
     best: np.ndarray  # most similar pool entry of each reject (int64)
     scores: np.ndarray  # and its F (float64)
-    earlier: dict[int, str]  # texts of those entries that joined the pool before this batch
+    earlier: np.ndarray  # those entries that joined the pool before this batch, ascending (int64)
+    earlier_texts: list[str]  # and their texts
 
 
 class _Streamed:
@@ -272,15 +273,15 @@ class _Streamed:
         result = self.pool.admit(batch.texts)
         self.admit_seconds += time.perf_counter() - started
         admitted = result.index >= 0
-        kept = np.flatnonzero(admitted).tolist()
+        kept = np.flatnonzero(admitted)
         base = self.seeds + self.kept
-        assert not kept or result.index[kept[0]] == base, "pool indices follow admission order"
+        assert not kept.size or result.index[kept[0]] == base, "pool indices follow admission order"
         rejected = np.flatnonzero(~admitted)
         best = result.best_index[rejected]
         # Read here, between admissions (the pool is locked while it admits), all at once.
-        earlier_indices = np.unique(best[best < base]).tolist()
-        earlier = dict(zip(earlier_indices, self.pool.texts_at(earlier_indices)))
-        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected, best, result.best_score[rejected], earlier)
+        earlier = np.unique(best[best < base])
+        decided = _Decided(batch, self.kept + self.rejected, kept, base, rejected, best, result.best_score[rejected],
+                           earlier, self.pool.texts_at(earlier))
         self.sample.extend(batch.texts)
         self.kept += len(kept)
         self.rejected += len(decided.rejected)
@@ -288,11 +289,9 @@ class _Streamed:
 
     def _write(self, decided: _Decided) -> None:
         batch, kept = decided.batch, decided.kept
-        if kept:
-            admitted = np.zeros(len(batch), dtype=bool)
-            admitted[kept] = True
-            self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[admitted].tobytes())
-            self._write_kept([batch.sources[k] for k in kept], first=decided.base == self.seeds)
+        if kept.size:
+            self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[kept].tobytes())
+            self._write_kept(_core._pick(batch.sources, kept, []), first=decided.base == self.seeds)
         self._write_rejects(decided)
 
     def _write_kept(self, sources: list[bytes], first: bool) -> None:
@@ -307,16 +306,21 @@ class _Streamed:
         """One JSON line per reject, the text json.dumps gives, formatted by the core (hot path).
 
         The most similar text is taken from the batch when it was admitted in this batch (batch
-        position kept[pool index - base]), else from the texts read from the pool."""
+        position kept[pool index - base]), else from the texts read from the pool (position
+        -1 - k picks earlier_texts[k] in _core._pick)."""
         rejected, best = decided.rejected, decided.best
         if rejected.size == 0:
             return
-        kept, base, earlier, texts = decided.kept, decided.base, decided.earlier, decided.batch.texts
+        texts, base = decided.batch.texts, decided.base
+        in_batch = best >= base
+        similar = np.empty(best.size, dtype=np.int64)
+        similar[in_batch] = decided.kept[best[in_batch] - base]
+        similar[~in_batch] = -1 - np.searchsorted(decided.earlier, best[~in_batch])
         self.rejects_out.write(_core._reject_lines(
             np.frombuffer(decided.batch.lines, dtype=np.int64)[rejected],
             rejected + decided.first,
-            [texts[k] for k in rejected.tolist()],
-            [texts[kept[similar - base]] if similar >= base else earlier[similar] for similar in best.tolist()],
+            _core._pick(texts, rejected, []),
+            _core._pick(texts, similar, decided.earlier_texts),
             best < self.seeds,
             np.frombuffer(self.pool_lines, dtype=np.int64)[best],
             decided.scores,
