@@ -1,8 +1,9 @@
 """Read an input exactly once (a file, a pipe, process substitution, or "-" for stdin) and decode it.
 
 Pipes cannot be read twice, so nothing here reopens or seeks. `read_blocks` streams the input as
-blocks of whole lines, each decoded and checked (strict UTF-8, no NUL), so a large input is never
-held in memory at once; `read_source` joins them for the readers that need the whole text.
+blocks of whole lines, each checked (strict UTF-8, no NUL) and decoded (an ASCII block only when
+its text is asked for), so a large input is never held in memory at once; `read_source` joins
+them for the readers that need the whole text.
 """
 from __future__ import annotations
 
