@@ -65,7 +65,7 @@ import sys
 if sys.argv[1] == "json-only":
     sys.modules["orjson"] = None  # import fails
     import selfinstruct._core
-    selfinstruct._core._jsonl_string_fields = lambda block, field: None  # the scanner refuses every block
+    selfinstruct._core._jsonl_string_fields = lambda block, field, line_ends=False: None  # the scanner refuses every block
 from selfinstruct.cli import main
 status = main(sys.argv[2:])
 {PEAK}

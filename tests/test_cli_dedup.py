@@ -148,7 +148,7 @@ def test_same_outputs_from_every_parser(tmp_path, monkeypatch, huge_number):
     source.write_text("".join(json.dumps({"instruction": row, "n": [1, 2.5, None], "s": "é\\u2028"}) + "\n" for row in rows)
                       + ('{"instruction": "big", "n": ' + "9" * 5000 + "}\n" if huge_number else ""), encoding="utf-8")
     runs = {"core": dedup_file(source, tmp_path / "core.jsonl", progress=False)}
-    monkeypatch.setattr("selfinstruct._core._jsonl_string_fields", lambda block, field: None)
+    monkeypatch.setattr("selfinstruct._core._jsonl_string_fields", lambda block, field, line_ends=False: None)
     if importlib.util.find_spec("orjson") is not None:
         runs["orjson"] = dedup_file(source, tmp_path / "orjson.jsonl", progress=False)
     monkeypatch.setattr("selfinstruct.dedup.formats.orjson_loads", lambda: None)

@@ -3,7 +3,9 @@
 #include <pybind11/pybind11.h>
 
 #include <charconv>
+#include <cstring>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "selfinstruct/json_lines.hpp"
@@ -43,7 +45,7 @@ py::array_t<T, py::array::c_style> checked(const py::array_t<T, py::array::c_sty
 void bind_json_lines(py::module_& m) {
   m.def(
       "_jsonl_string_fields",
-      [](const py::bytes& block, const py::str& field) -> py::object {
+      [](const py::bytes& block, const py::str& field, bool line_ends) -> py::object {
         Py_ssize_t field_size = 0;
         const char* field_utf8 = PyUnicode_AsUTF8AndSize(field.ptr(), &field_size);
         if (field_utf8 == nullptr) {  // (a field name no JSON key can decode to here)
@@ -71,11 +73,64 @@ void bind_json_lines(py::module_& m) {
           PyList_SET_ITEM(texts.ptr(), static_cast<Py_ssize_t>(i), text);
           start = fields.ends[i];
         }
-        return std::move(texts);
+        if (!line_ends) return std::move(texts);
+        py::array_t<int64_t> ends(static_cast<py::ssize_t>(fields.line_ends.size()));
+        std::copy(fields.line_ends.begin(), fields.line_ends.end(), ends.mutable_data());
+        return py::make_tuple(std::move(texts), std::move(ends));
       },
-      py::arg("block"), py::arg("field"),
+      py::arg("block"), py::arg("field"), py::arg("line_ends") = false,
       "The string `field` of every line of a UTF-8 JSONL block, or None where any line is not one JSON object "
-      "with that field a string (then parse the block with json). The same values json.loads gives.");
+      "with that field a string (then parse the block with json). The same values json.loads gives. With "
+      "line_ends, (values, where each line ends: the offset of its newline or of the block's end).");
+
+  m.def(
+      "_join_slices",
+      [](const py::list& blocks, const py::array_t<int64_t, py::array::c_style>& which,
+         const py::array_t<int64_t, py::array::c_style>& starts, const py::array_t<int64_t, py::array::c_style>& ends,
+         const py::bytes& separator, const py::bytes& prefix, const py::bytes& suffix) {
+        const size_t count = static_cast<size_t>(which.size());
+        if (which.ndim() != 1 || starts.ndim() != 1 || ends.ndim() != 1 || static_cast<size_t>(starts.size()) != count ||
+            static_cast<size_t>(ends.size()) != count) {
+          throw py::value_error("which, starts and ends must be 1-d arrays of one length");
+        }
+        const auto block_of = which.unchecked<1>();
+        const auto start = starts.unchecked<1>();
+        const auto end = ends.unchecked<1>();
+        const auto view = [](const py::bytes& data) {
+          return std::string_view(PyBytes_AS_STRING(data.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(data.ptr())));
+        };
+        const std::string_view sep = view(separator), head = view(prefix), tail = view(suffix);
+        std::vector<std::string_view> pieces(count);
+        size_t total = head.size() + tail.size() + (count > 0 ? (count - 1) * sep.size() : 0);
+        for (size_t k = 0; k < count; ++k) {
+          const auto i = static_cast<py::ssize_t>(k);
+          if (block_of(i) < 0 || static_cast<size_t>(block_of(i)) >= blocks.size()) throw py::index_error("block out of range");
+          PyObject* block = PyList_GET_ITEM(blocks.ptr(), block_of(i));
+          if (!PyBytes_Check(block)) throw py::type_error("blocks must be bytes");
+          const auto size = static_cast<int64_t>(PyBytes_GET_SIZE(block));
+          if (start(i) < 0 || start(i) > end(i) || end(i) > size) throw py::index_error("slice out of its block");
+          pieces[k] = {PyBytes_AS_STRING(block) + start(i), static_cast<size_t>(end(i) - start(i))};
+          total += pieces[k].size();
+        }
+        PyObject* joined = PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(total));
+        if (joined == nullptr) throw py::error_already_set();
+        char* out = PyBytes_AS_STRING(joined);
+        const auto put = [&](std::string_view piece) {
+          std::memcpy(out, piece.data(), piece.size());
+          out += piece.size();
+        };
+        put(head);
+        for (size_t k = 0; k < count; ++k) {
+          if (k > 0) put(sep);
+          put(pieces[k]);
+        }
+        put(tail);
+        return py::reinterpret_steal<py::bytes>(joined);
+      },
+      py::arg("blocks"), py::arg("which"), py::arg("starts"), py::arg("ends"), py::arg("separator"),
+      py::arg("prefix") = py::bytes(), py::arg("suffix") = py::bytes(),
+      "prefix + separator.join(blocks[w][s:e] for w, s, e in zip(which, starts, ends)) + suffix, without a "
+      "bytes object per slice (the dedup writer's kept records, cut from the blocks they were read in).");
 
   m.def(
       "_pick",

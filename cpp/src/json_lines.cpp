@@ -250,6 +250,7 @@ bool string_fields_of_lines(std::string_view block, std::string_view field, Json
     if (!parser.parse_line(value)) return false;
     out.text += value;
     out.ends.push_back(out.text.size());
+    out.line_ends.push_back(line_end - block.data());
     p = newline != nullptr ? newline + 1 : end;
   }
   return true;

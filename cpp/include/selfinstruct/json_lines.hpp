@@ -16,13 +16,16 @@
 
 namespace selfinstruct {
 
-// The field values of one block, back to back in `text`; value i is [ends[i-1], ends[i]).
+// The field values of one block, back to back in `text`; value i is [ends[i-1], ends[i]). Line i
+// of the block ends at line_ends[i] (its '\n', or the block's end).
 struct JsonLineFields {
   std::string text;
   std::vector<size_t> ends;
+  std::vector<int64_t> line_ends;
   void clear() {
     text.clear();
     ends.clear();
+    line_ends.clear();
   }
 };
 

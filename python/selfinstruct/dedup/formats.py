@@ -22,13 +22,14 @@ import re
 from array import array
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .. import _core
 from ..records import RecordError, json_type_name, parse_json, parse_object
 from .source import Block, SourceText
+from .source_lines import SourceLines
 
 FORMATS = ("jsonl", "json", "text")
 PARSERS = ("core", "orjson", "json")  # for JSONL: each falls back to the ones after it
@@ -53,7 +54,7 @@ class Records:
     format: str
     texts: list[str]
     lines: array  # 1-based line of each record (array of int64)
-    sources: list  # each record's own text in the file, without its line end (bytes as streamed, str from parse_records)
+    sources: Sequence  # each record's own text in the file, without its line end (SourceLines as streamed, str from parse_records)
     parser: str = ""  # JSONL: which of PARSERS read these records
 
     def __len__(self) -> int:
@@ -165,22 +166,21 @@ def _numbered(first: int, count: int) -> array:
 
 
 def _parse_jsonl(name: str, block: Block, field: str, use_core: bool, fast_loads: Callable[[bytes], Any] | None) -> Records:
-    raw = _lines_of(block)
     first = block.first_line
     # Hot paths, a whole block at once: every line an object whose field is a string.
     if use_core:
-        texts = _core._jsonl_string_fields(block.data, field)
-        if texts is not None:
-            if len(texts) != len(raw):
-                raise AssertionError(f"the core read {len(texts)} lines of a block of {len(raw)}")
-            return Records("jsonl", texts, _numbered(first, len(raw)), raw, "core")
+        found = _core._jsonl_string_fields(block.data, field, line_ends=True)
+        if found is not None:
+            texts, line_ends = found
+            return Records("jsonl", texts, _numbered(first, len(texts)), SourceLines.of_block(block.data, line_ends), "core")
+    raw = _lines_of(block)
     if fast_loads is not None:
         try:
             texts = [record[field] for record in map(fast_loads, raw)]
         except Exception:
             texts = None
         if texts is not None and set(map(type, texts)) <= {str}:
-            return Records("jsonl", texts, _numbered(first, len(raw)), raw, "orjson")
+            return Records("jsonl", texts, _numbered(first, len(raw)), SourceLines.of_list(raw), "orjson")
     texts = []
     lines = array("q")
     sources: list[bytes] = []
@@ -200,7 +200,7 @@ def _parse_jsonl(name: str, block: Block, field: str, use_core: bool, fast_loads
         texts.append(value)
         lines.append(first + offset)
         sources.append(raw[offset])
-    return Records("jsonl", texts, lines, sources, "orjson" if fast_loads is not None else "json")
+    return Records("jsonl", texts, lines, SourceLines.of_list(sources), "orjson" if fast_loads is not None else "json")
 
 
 def _parse_json_list(source: SourceText, field: str) -> Records:
@@ -244,7 +244,7 @@ def _parse_json_list(source: SourceText, field: str) -> Records:
     if trailing != len(text):
         line += text.count("\n", counted, trailing)
         raise RecordError(name, line, "extra data after the JSON list")
-    return Records("json", texts, lines, sources)
+    return Records("json", texts, lines, SourceLines.of_list(sources))
 
 
 def _decode_item(decoder: json.JSONDecoder, name: str, text: str, position: int, line: int) -> tuple[Any, int]:
@@ -301,7 +301,7 @@ def _parse_text(block: Block) -> Records:
         texts.append(line[:-1] if line.endswith("\r") else line)
         lines.append(block.first_line + offset)
         sources.append(raw[offset])
-    return Records("text", texts, lines, sources)
+    return Records("text", texts, lines, SourceLines.of_list(sources))
 
 
 def _check_unicode(name: str, records: Records) -> None:

@@ -19,6 +19,7 @@ from .coverage import StreamSample, few_token_warning
 from .formats import FORMATS, PARSERS, Records, orjson_loads, stream_records
 from .outputs import OutputError, OutputPair, OutputStream, Protected
 from .source import STDIN, Block, display_name, read_blocks
+from .source_lines import SourceLines
 
 DEFAULT_BATCH = 20_000
 MAX_THREADS = 1024  # far above any machine's cores; stops absurd values before they reach the engine
@@ -291,16 +292,15 @@ class _Streamed:
         batch, kept = decided.batch, decided.kept
         if kept.size:
             self.pool_lines.frombytes(np.frombuffer(batch.lines, dtype=np.int64)[kept].tobytes())
-            self._write_kept(_core._pick(batch.sources, kept, []), first=decided.base == self.seeds)
+            self._write_kept(batch.sources, kept, first=decided.base == self.seeds)
         self._write_rejects(decided)
 
-    def _write_kept(self, sources: list[bytes], first: bool) -> None:
+    def _write_kept(self, sources: SourceLines, kept: np.ndarray, first: bool) -> None:
         """Kept records exactly as in the input: JSONL and text one per line, JSON items in a list."""
         if self.format == "json":
-            self.kept_out.write((b"[\n" if first else b",\n") + b",\n".join(sources))
+            self.kept_out.write(sources.joined(kept, b",\n", prefix=b"[\n" if first else b",\n"))
         else:
-            sources.append(b"")
-            self.kept_out.write(b"\n".join(sources))
+            self.kept_out.write(sources.joined(kept, b"\n", suffix=b"\n"))
 
     def _write_rejects(self, decided: _Decided) -> None:
         """One JSON line per reject, the text json.dumps gives, formatted by the core (hot path).
