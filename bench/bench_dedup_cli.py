@@ -87,10 +87,16 @@ def cpu_time(function):
     return time.process_time() - started, result
 
 
-def read_all(path: Path, parser: str) -> tuple[list, list, list]:
-    """(texts, lines, sources) of every record, as the command's streamed reader gives them."""
+def read_all(path: Path, parser: str) -> list:
+    """Every part the command's streamed reader gives (texts, line numbers, and the records' own
+    bytes as slices of their blocks), kept as the command keeps a batch until it is written."""
+    return list(stream_records(str(path), read_blocks(path), "instruction", parser=parser))
+
+
+def flattened(parts: list) -> tuple[list, list, list]:
+    """(texts, lines, sources) of every record, for comparing the parsers (not timed)."""
     texts, lines, sources = [], [], []
-    for part in stream_records(str(path), read_blocks(path), "instruction", parser=parser):
+    for part in parts:
         texts += part.texts
         lines += part.lines
         sources += part.sources
@@ -101,7 +107,8 @@ def reader_section(path: Path, repeats: int) -> dict:
     """Per parser: (median wall s, its CPU s, identical to the standard library's records)."""
     rows, plain = {}, None
     for name in ("json", "orjson", "core") if orjson_loads() is not None else ("json", "core"):
-        seconds, (cpu, records) = median_time(lambda: cpu_time(lambda: read_all(path, name)), repeats)
+        seconds, (cpu, parts) = median_time(lambda: cpu_time(lambda: read_all(path, name)), repeats)
+        records = flattened(parts)
         plain = records if plain is None else plain
         rows[name] = (seconds, cpu, records == plain)
     return rows
