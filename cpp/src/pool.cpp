@@ -115,9 +115,14 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   admitted_ranking_ = index_->ranking_version();
   clock.charge(timings_.index);
   // Every candidate's elements, once: phase 1 probes, the join and the chunk index's probes read
-  // them (the chunk index orders tokens as the pool's index does).
-  index_->elements_of_all(chunk, threads_, chunk_elements_);
+  // them (the chunk index orders tokens as the pool's index does). Phase 1 sorts each just before
+  // its probe (so the probe finds them in cache); without a pool to probe, they are sorted here.
   const auto elements_of = [&](size_t c) { return chunk_elements_.data() + chunk.offset(c); };
+  if (before > 0) {
+    chunk_elements_.resize(chunk.offset(chunk.size()));
+  } else {
+    index_->elements_of_all(chunk, threads_, chunk_elements_);
+  }
 
   const size_t first = out.size();
   out.resize(first + chunk.size());
@@ -128,6 +133,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
       detail::ProbeScratch& mine = *scratch_[static_cast<size_t>(worker)];
       for (size_t c = begin; c < end; ++c) {
+        index_->elements_of(chunk.data(c), chunk.length(c), chunk_elements_.data() + chunk.offset(c));
         const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, mine, nullptr, elements_of(c));
         out[first + c].best_index = match.index;
         out[first + c].best_score = match.index < 0 ? 0.0 : match.score;
