@@ -40,7 +40,7 @@ def test_sliced_and_added_like_lists(first, second, data):
 def test_join_slices_checks_its_input():
     block = [b"abc"]
     one = np.zeros(1, dtype=np.int64)
-    with pytest.raises(ValueError, match="one length"):
+    with pytest.raises(ValueError, match="starts must be a 1-d array of 1 items"):
         _core._join_slices(block, one, np.zeros(2, dtype=np.int64), one, b"")
     with pytest.raises(IndexError, match="block out of range"):
         _core._join_slices(block, one + 1, one, one, b"")

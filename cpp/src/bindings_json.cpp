@@ -5,8 +5,8 @@
 #include <charconv>
 #include <cstring>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "selfinstruct/json_lines.hpp"
 
@@ -88,14 +88,10 @@ void bind_json_lines(py::module_& m) {
       [](const py::list& blocks, const py::array_t<int64_t, py::array::c_style>& which,
          const py::array_t<int64_t, py::array::c_style>& starts, const py::array_t<int64_t, py::array::c_style>& ends,
          const py::bytes& separator, const py::bytes& prefix, const py::bytes& suffix) {
-        const size_t count = static_cast<size_t>(which.size());
-        if (which.ndim() != 1 || starts.ndim() != 1 || ends.ndim() != 1 || static_cast<size_t>(starts.size()) != count ||
-            static_cast<size_t>(ends.size()) != count) {
-          throw py::value_error("which, starts and ends must be 1-d arrays of one length");
-        }
-        const auto block_of = which.unchecked<1>();
-        const auto start = starts.unchecked<1>();
-        const auto end = ends.unchecked<1>();
+        const auto count = static_cast<size_t>(which.size());
+        const auto block_of = checked(which, count, "which").unchecked<1>();
+        const auto start = checked(starts, count, "starts").unchecked<1>();
+        const auto end = checked(ends, count, "ends").unchecked<1>();
         const auto view = [](const py::bytes& data) {
           return std::string_view(PyBytes_AS_STRING(data.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(data.ptr())));
         };
@@ -135,9 +131,8 @@ void bind_json_lines(py::module_& m) {
   m.def(
       "_pick",
       [](const py::list& items, const py::array_t<int64_t, py::array::c_style>& positions, const py::list& others) {
-        if (positions.ndim() != 1) throw py::value_error("positions must be a 1-d array");
-        const auto at = positions.unchecked<1>();
-        const auto count = static_cast<py::ssize_t>(positions.shape(0));
+        const auto at = checked(positions, static_cast<size_t>(positions.size()), "positions").unchecked<1>();
+        const auto count = static_cast<py::ssize_t>(positions.size());
         const auto size = static_cast<int64_t>(items.size()), other_size = static_cast<int64_t>(others.size());
         py::list out(count);
         for (py::ssize_t k = 0; k < count; ++k) {

@@ -117,7 +117,6 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
   // Every candidate's elements, once: phase 1 probes, the join and the chunk index's probes read
   // them (the chunk index orders tokens as the pool's index does). Phase 1 sorts each just before
   // its probe (so the probe finds them in cache); without a pool to probe, they are sorted here.
-  const auto elements_of = [&](size_t c) { return chunk_elements_.data() + chunk.offset(c); };
   if (before > 0) {
     chunk_elements_.resize(chunk.offset(chunk.size()));
   } else {
@@ -133,8 +132,9 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     detail::parallel_for(chunk.size(), threads_, 64, [&](size_t begin, size_t end, int worker) {
       detail::ProbeScratch& mine = *scratch_[static_cast<size_t>(worker)];
       for (size_t c = begin; c < end; ++c) {
-        index_->elements_of(chunk.data(c), chunk.length(c), chunk_elements_.data() + chunk.offset(c));
-        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, mine, nullptr, elements_of(c));
+        uint64_t* elements = chunk_elements_of(chunk, c);
+        index_->elements_of(chunk.data(c), chunk.length(c), elements);
+        const detail::Match match = index_->probe(chunk.data(c), chunk.length(c), sequences_, before, mine, nullptr, elements);
         out[first + c].best_index = match.index;
         out[first + c].best_score = match.index < 0 ? 0.0 : match.score;
       }
@@ -173,7 +173,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
         chunk_index_->build_with_ranking_of(*index_, admitted, 1);
         admitted_indexed = true;
       }
-      best = chunk_index_->probe(chunk.data(c), chunk.length(c), admitted, admitted.size(), serial, nullptr, elements_of(c));
+      best = chunk_index_->probe(chunk.data(c), chunk.length(c), admitted, admitted.size(), serial, nullptr, chunk_elements_of(chunk, c));
       if (best.index >= 0) best.index += static_cast<int64_t>(before);
     }
     if (best.index >= 0 && (decision.best_index < 0 || best.score > decision.best_score)) {
@@ -183,7 +183,7 @@ void Pool::admit_chunk(const TokenSequences& chunk, std::vector<Decision>& out) 
     if (decision.best_index < 0) {
       decision.index = admitted_as[c] = static_cast<int64_t>(size());
       sequences_.append(chunk.data(c), chunk.length(c));
-      admitted_elements_.insert(admitted_elements_.end(), elements_of(c), elements_of(c) + chunk.length(c));
+      admitted_elements_.insert(admitted_elements_.end(), chunk_elements_of(chunk, c), chunk_elements_of(chunk, c) + chunk.length(c));
       if (admitted_indexed) {
         admitted.append(chunk.data(c), chunk.length(c));
         chunk_index_->add_pending(admitted, 1);
@@ -308,7 +308,7 @@ void Pool::match_single_indexed(const TokenSequences& chunk, const std::vector<u
           std::lower_bound(partner_position.begin(), partner_position.end(), static_cast<uint32_t>(c)) -
           partner_position.begin());
       every.clear();
-      chunk_index_->probe(chunk.data(c), chunk.length(c), partners, earlier, mine, &every, chunk_elements_.data() + chunk.offset(c));
+      chunk_index_->probe(chunk.data(c), chunk.length(c), partners, earlier, mine, &every, chunk_elements_of(chunk, c));
       if (mine.over_budget) {
         within.unlisted[c] = 1;
         gave_up.fetch_add(1, std::memory_order_relaxed);

@@ -112,7 +112,9 @@ class Pool {
   std::unique_ptr<detail::PrefixIndex> chunk_index_;
   std::vector<std::unique_ptr<detail::ProbeScratch>> chunk_scratch_;
   std::unique_ptr<detail::PairJoinScratch> join_scratch_;  // the join's memory, kept across chunks
-  std::vector<uint64_t> chunk_elements_;  // the present chunk's elements (PrefixIndex::elements_of_all)
+  // The present chunk's elements (PrefixIndex::elements_of), each candidate's at its token offset.
+  std::vector<uint64_t> chunk_elements_;
+  uint64_t* chunk_elements_of(const TokenSequences& chunk, size_t c) { return chunk_elements_.data() + chunk.offset(c); }
   // The elements of the entries the last chunk admitted (from admitted_from_ on, not indexed
   // yet), computed under ranking admitted_ranking_: the next chunk indexes them without sorting again.
   std::vector<uint64_t> admitted_elements_;
