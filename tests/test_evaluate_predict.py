@@ -195,8 +195,11 @@ def test_kill_at_random_moments_then_rerun(tmp_path: Path) -> None:
     assert done.returncode == 0, done.output
     out = tmp_path / "p.jsonl"
     kills = 0
+    # 0.2 s per backend call: the 14 calls of a whole run take longer than any wait, so at least the
+    # first run is killed however fast the machine starts the command (at 0.05 s a fast start
+    # finished before the first kill).
     for wait in (0.9, 1.1, 1.3, 1.0, 1.5):
-        process = run_cli(tasks, out, delay=0.05, wait=False)
+        process = run_cli(tasks, out, delay=0.2, wait=False)
         time.sleep(wait)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
