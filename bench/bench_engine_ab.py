@@ -9,6 +9,9 @@ judged by runs of the old and the new build taken in turns, not against numbers 
     unzip -o -j /tmp/base-wheel/selfinstruct-*.whl 'selfinstruct/_core*' -d /tmp/base-core
     python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --rounds 3
     python bench/bench_engine_ab.py --baseline ... --size 420000 --drift-after 20000   # a stream that changes vocabulary
+    # one build under two environments (here: transparent huge pages on for the candidate):
+    python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --candidate /tmp/base-core/_core*.so \
+        --candidate-env SELFINSTRUCT_HUGE_PAGES=1
 
 Each run is a child process that admits the generated stream (bench/stream.py) in batches, like
 `selfinstruct dedup` does, with the Python package of this checkout and the given compiled core.
@@ -69,8 +72,19 @@ def package_with_core(package: Path, core_name: str, core: Path, into: Path) -> 
     return into
 
 
-def run_once(root: Path, stream: Path, threads: int, batch: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(root))
+def environment_settings(items: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
+    """NAME=VALUE arguments as a dict (an error names the bad one)."""
+    settings = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            parser.error(f"expected NAME=VALUE, got {item!r}")
+        settings[name] = value
+    return settings
+
+
+def run_once(root: Path, stream: Path, threads: int, batch: int, extra_env: dict[str, str]) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(root), **extra_env)
     done = subprocess.run([sys.executable, "-c", CHILD, str(stream), str(threads), str(batch), str(root)],
                           env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -87,7 +101,11 @@ def main() -> None:
     parser.add_argument("--drift-after", type=int, default=0, metavar="N",
                         help="a stream whose vocabulary changes after N candidates (the generator's seed 1, "
                         "then seed 2), which makes the index's first token ranking stale")
+    for side in ("baseline", "candidate"):
+        parser.add_argument(f"--{side}-env", action="append", default=[], metavar="NAME=VALUE",
+                            help=f"an environment variable for the {side}'s runs (repeatable)")
     args = parser.parse_args()
+    extra_env = {side: environment_settings(getattr(args, f"{side}_env"), parser) for side in ("baseline", "candidate")}
 
     import selfinstruct
     import selfinstruct._core as installed_core
@@ -109,14 +127,17 @@ def main() -> None:
         print(f"# Engine A/B — {platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
               f"{args.size:,} candidates in batches of {args.batch:,}"
               + (f", vocabulary changed after {args.drift_after:,}" if args.drift_after else ""))
-        print(f"baseline: {args.baseline}\ncandidate: {candidate}\n")
+        for side, core in (("baseline", args.baseline), ("candidate", candidate)):
+            settings = " ".join(f"{name}={value}" for name, value in extra_env[side].items())
+            print(f"{side}: {core}" + (f" with {settings}" if settings else ""))
+        print()
         print("| round | engine | wall s | CPU s | peak RSS MB | load |")
         print("|---:|---|---:|---:|---:|---:|")
         runs: dict[str, list[dict]] = {"baseline": [], "candidate": []}
         for round_number in range(1, args.rounds + 1):
             for name in ("baseline", "candidate"):
                 load = os.getloadavg()[0]
-                result = run_once(roots[name], stream, args.threads, args.batch)
+                result = run_once(roots[name], stream, args.threads, args.batch, extra_env[name])
                 runs[name].append(result)
                 print(f"| {round_number} | {name} | {result['seconds']:.2f} | {result['cpu']:.2f} | "
                       f"{result['rss_mb']:.0f} | {load:.1f} |", flush=True)

@@ -1,8 +1,12 @@
 """Pool admission equals the one-at-a-time rouge-score loop, for any thread count and batch size."""
 from __future__ import annotations
 
+import json
+import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 import _thread
@@ -148,6 +152,36 @@ def test_a_stream_whose_index_moves_its_memory_decides_like_brute_force_on_a_sam
             assert admitted, i
         else:
             assert not admitted and index == int(np.argmax(earlier)) and score == earlier.max(), i
+
+
+HUGE_PAGE_CHILD = """
+import hashlib, json, sys
+import numpy as np
+import selfinstruct as si
+stream = json.load(open(sys.argv[1], encoding="utf-8"))
+pool = si.Pool(threads=2)
+digest = hashlib.sha256()
+for start in range(0, len(stream), 20_000):
+    result = pool.admit(stream[start : start + 20_000])
+    for array in (result.index, result.best_index, result.best_score):
+        digest.update(np.ascontiguousarray(array).tobytes())
+print(len(pool), digest.hexdigest())
+"""
+
+
+def test_transparent_huge_pages_on_request_decide_alike(tmp_path):
+    # SELFINSTRUCT_HUGE_PAGES=1 marks the index's large mappings for huge pages (off by default,
+    # docs/admission_index.md); a stream whose arenas pass 2 MiB decides the same either way.
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps(zipf_stream(random.Random(11), 200_000)), encoding="utf-8")
+    outcomes = []
+    for setting in ("0", "1"):
+        env = dict(os.environ, SELFINSTRUCT_HUGE_PAGES=setting)
+        done = subprocess.run([sys.executable, "-c", HUGE_PAGE_CHILD, str(path)], env=env,
+                              capture_output=True, text=True, check=True)
+        outcomes.append(done.stdout.split())
+    assert outcomes[0] == outcomes[1]
+    assert int(outcomes[0][0]) > 100_000
 
 
 def brute_force_admission(stream: list[str], threshold: float) -> list[tuple]:

@@ -1,12 +1,18 @@
-// An allocator for the index's large random-access arrays (signature slots, posting arenas). A
-// probe touches ~100 unrelated places in them: with 4 KiB pages nearly each access also misses
-// the TLB, with 2 MiB pages far fewer do. Blocks of at least 2 MiB are mapped 2 MiB-aligned and
-// marked for transparent huge pages (Linux); smaller ones, and other systems, use operator new.
-// Untouched pages still cost no memory.
+// Mappings for the index's large random-access arrays (signature slots, posting arenas). Blocks
+// of at least 2 MiB are mapped 2 MiB-aligned (Linux); smaller ones, and other systems, use
+// operator new. Untouched pages cost no memory.
+//
+// Transparent huge pages are opt-in (SELFINSTRUCT_HUGE_PAGES=1): a probe touches ~100 unrelated
+// places in these arrays, and with 2 MiB pages fewer of them miss the TLB, but a fresh huge page
+// can cost far more than the TLB saves. On a virtual machine that hands free memory back to its
+// host (virtio-balloon free page reporting), every fresh huge page is a block the host must back
+// again, while 4 KiB pages mostly come from memory the guest still holds: admission of the 1M
+// stream measured 1.16x faster without them (docs/admission_index.md).
 #pragma once
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -29,8 +35,18 @@ constexpr size_t kHugePage = size_t{2} << 20;
 inline size_t round_up_to_huge_page(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
 
 #if defined(SELFINSTRUCT_HUGE_PAGES)
-// A 2 MiB-aligned anonymous mapping of `bytes` (a multiple of 2 MiB), marked for huge pages:
-// one huge page more is mapped, then the unaligned ends are unmapped.
+// Whether the environment asks for transparent huge pages (SELFINSTRUCT_HUGE_PAGES=1), read once.
+inline bool huge_pages_requested() {
+  static const bool requested = [] {
+    const char* value = std::getenv("SELFINSTRUCT_HUGE_PAGES");
+    return value != nullptr && (std::strcmp(value, "1") == 0 || std::strcmp(value, "true") == 0 ||
+                                std::strcmp(value, "yes") == 0 || std::strcmp(value, "on") == 0);
+  }();
+  return requested;
+}
+
+// A 2 MiB-aligned anonymous mapping of `bytes` (a multiple of 2 MiB), marked for huge pages where
+// requested: one huge page more is mapped, then the unaligned ends are unmapped.
 inline void* map_huge_pages(size_t bytes) {
   const size_t mapped = bytes + kHugePage;
   void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -40,7 +56,7 @@ inline void* map_huge_pages(size_t bytes) {
   if (aligned > start) munmap(raw, aligned - start);
   const uintptr_t end = start + mapped, used_end = aligned + bytes;
   if (end > used_end) munmap(reinterpret_cast<void*>(used_end), end - used_end);
-  madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+  if (huge_pages_requested()) madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
   return reinterpret_cast<void*>(aligned);
 }
 #endif
