@@ -39,6 +39,14 @@ void append_utf8(std::string& out, uint32_t code) {  // a code point, not a surr
   }
 }
 
+// Whether any of the 8 bytes of `word` is '"', '\\' or below 0x20, the bytes a JSON string escapes
+// (each test is exact for "some byte": a byte is zero, or below 0x20, only if its lane says so).
+inline bool needs_escape(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = word ^ (kOnes * '"'), backslash = word ^ (kOnes * '\\');
+  return (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | ((word - kOnes * 0x20) & ~word)) & kHigh;
+}
+
 // A strict JSON parser for one line that keeps only the top-level string `field`. Every method
 // returns false for input it does not accept.
 class LineParser {
@@ -106,6 +114,11 @@ class LineParser {
     ++p_;
     for (;;) {
       const char* run = p_;
+      // Eight bytes at a time up to the word holding the string's next special byte.
+      for (uint64_t word; end_ - p_ >= 8; p_ += 8) {
+        std::memcpy(&word, p_, 8);
+        if (needs_escape(word)) break;
+      }
       while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
       if (decoded != nullptr) decoded->append(run, static_cast<size_t>(p_ - run));
       if (p_ == end_ || static_cast<unsigned char>(*p_) < 0x20) return false;  // unterminated, or a raw control character
@@ -255,16 +268,6 @@ bool string_fields_of_lines(std::string_view block, std::string_view field, Json
   }
   return true;
 }
-
-namespace {
-// Whether any of the 8 bytes of `word` is '"', '\\' or below 0x20, the bytes a JSON string escapes
-// (each test is exact for "some byte": a byte is zero, or below 0x20, only if its lane says so).
-inline bool needs_escape(uint64_t word) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const uint64_t quote = word ^ (kOnes * '"'), backslash = word ^ (kOnes * '\\');
-  return (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | ((word - kOnes * 0x20) & ~word)) & kHigh;
-}
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view utf8) {
   static constexpr char kHex[] = "0123456789abcdef";
