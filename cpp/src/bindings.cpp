@@ -132,10 +132,28 @@ void over_row_slices(const Utf8Texts& queries, const Utf8Texts& choices, int mod
 // alone. The lock is only ever taken with the GIL released (admit re-acquires the GIL to check
 // for Ctrl-C while holding it), so the two locks are always taken in the same order.
 struct PyPool {
-  Pool pool;
-  detail::TextStore texts;  // the original texts, in pool order, changed under the same lock as `pool`
+ private:
+  std::unique_ptr<Pool> owned_pool;
+  std::unique_ptr<detail::TextStore> owned_texts;
+
+ public:
+  Pool& pool;
+  detail::TextStore& texts;  // the original texts, in pool order, changed under the same lock as `pool`
   mutable std::shared_mutex mutex;
-  PyPool(double threshold, int mode, int threads) : pool(threshold, to_mode(mode), threads) {}
+  PyPool(double threshold, int mode, int threads)
+      : owned_pool(std::make_unique<Pool>(threshold, to_mode(mode), threads)),
+        owned_texts(std::make_unique<detail::TextStore>()),
+        pool(*owned_pool),
+        texts(*owned_texts) {}
+  PyPool(const PyPool&) = delete;
+  PyPool& operator=(const PyPool&) = delete;
+  // Freeing a large pool unmaps hundreds of megabytes (tens of milliseconds): other Python threads
+  // run meanwhile. (Nothing here is a Python object.)
+  ~PyPool() {
+    py::gil_scoped_release release;
+    owned_pool.reset();
+    owned_texts.reset();
+  }
 
   template <typename Work>
   auto read(Work&& work) const {

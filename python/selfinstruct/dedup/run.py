@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import time
 from array import array
 from dataclasses import dataclass
@@ -138,23 +139,34 @@ def dedup_file(
     orjson_loads()
 
     parsers_used: set[str] = set()
-    with OutputPair.open(os.fspath(output_path), os.fspath(rejects_path), protected) as outputs:
-        with outputs.streams() as (kept_out, rejects_out):
-            job = _Streamed(pool, kept_out, rejects_out, progress)
-            if seeds_path is not None:
-                job.add_seeds(_read_all(seeds_path, seeds_field or field))
-            records = stream_records(display_name(input_path), open_input(input_path), field, input_format)
-            job.run(_batches(_noting_parsers(records, parsers_used), batch_size))
-            started = time.perf_counter()
-        outputs.publish()
-        job.write_seconds += time.perf_counter() - started
-
-    warning = few_token_warning(job.sample, lambda: _rejected_texts(outputs.rejects), tokenizer)
+    freeing: threading.Thread | None = None
+    try:
+        with OutputPair.open(os.fspath(output_path), os.fspath(rejects_path), protected) as outputs:
+            with outputs.streams() as (kept_out, rejects_out):
+                job = _Streamed(pool, kept_out, rejects_out, progress)
+                if seeds_path is not None:
+                    job.add_seeds(_read_all(seeds_path, seeds_field or field))
+                records = stream_records(display_name(input_path), open_input(input_path), field, input_format)
+                job.run(_batches(_noting_parsers(records, parsers_used), batch_size))
+                pairs_scored = int(pool.stats().get("pairs_lcs", 0))
+                # The pool is done with: its memory is freed (without the GIL) while the outputs
+                # are synced and published.
+                last_reference = [pool]
+                job.pool = pool = None  # type: ignore[assignment]
+                freeing = threading.Thread(target=last_reference.clear, name="dedup-free", daemon=True)
+                freeing.start()
+                started = time.perf_counter()
+            outputs.publish()
+            job.write_seconds += time.perf_counter() - started
+        warning = few_token_warning(job.sample, lambda: _rejected_texts(outputs.rejects), tokenizer)
+    finally:
+        if freeing is not None:
+            freeing.join()
     return DedupSummary(
         kept=job.kept,
         rejected=job.rejected,
         seeds=job.seeds,
-        pairs_verified=int(pool.stats().get("pairs_lcs", 0)),
+        pairs_verified=pairs_scored,
         seconds=job.admit_seconds,
         output=outputs.kept,
         rejects=outputs.rejects,
