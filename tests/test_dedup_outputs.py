@@ -263,3 +263,31 @@ def test_ctrl_c_during_publication_is_acted_on_after_both_renames(tmp_path, sour
     assert calls == ["out.jsonl", "out.rejects.jsonl"]
     assert listing(tmp_path) == ["in.jsonl", "out.jsonl", "out.rejects.jsonl"]  # the new pair, complete
     assert (tmp_path / "out.rejects.jsonl").read_text().count("\n") == 1
+
+
+def test_outputs_are_synced_while_written(tmp_path, source, monkeypatch):
+    """Every `sync_every` bytes the writer syncs the data (so the fsync before publishing has
+    little left); the outputs are the same."""
+    plain = dedup_file(source, tmp_path / "plain.jsonl", progress=False)
+    synced: list[int] = []
+    real = outputs_module._datasync
+    monkeypatch.setattr(outputs_module, "_SYNC_EVERY", 64)
+    monkeypatch.setattr(outputs_module, "_datasync", lambda descriptor: (synced.append(descriptor), real(descriptor)))
+    often = dedup_file(source, tmp_path / "often.jsonl", progress=False, batch_size=3)
+    assert len(synced) >= 2 and (often.kept, often.rejected) == (plain.kept, plain.rejected)
+    for suffix in (".jsonl", ".rejects.jsonl"):
+        assert (tmp_path / f"often{suffix}").read_bytes() == (tmp_path / f"plain{suffix}").read_bytes()
+
+
+def test_a_failed_sync_while_writing_publishes_nothing(tmp_path, source, monkeypatch):
+    kept = tmp_path / "out.jsonl"
+    kept.write_text("old\n")
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs_module, "_SYNC_EVERY", 1)
+    monkeypatch.setattr(outputs_module, "_datasync", full)
+    with pytest.raises(OutputError, match=r"writing the (kept|rejects) output .* failed: no space left on the device; nothing was published"):
+        dedup_file(source, kept, progress=False)
+    assert kept.read_text() == "old\n" and listing(tmp_path) == ["in.jsonl", "out.jsonl"]

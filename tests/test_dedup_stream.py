@@ -1,14 +1,17 @@
 """`dedup` streams its input: any block size gives the records of the whole file, a pipe gives the
-same outputs as the file, and the few-token warning samples the stream evenly."""
+same outputs as the file, batches cut anywhere give the same decisions, and the few-token warning
+samples the stream evenly."""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from array import array
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import selfinstruct.dedup.run as run_module
 import selfinstruct.dedup.source as source_module
 from selfinstruct.dedup import dedup_file
 from selfinstruct.dedup.coverage import StreamSample
@@ -101,3 +104,32 @@ def test_stream_sample_is_evenly_spaced(chunks, size):
         seen += length
     assert sample.texts == [str(k) for k in range(0, seen, sample.step)]
     assert len(sample.texts) < 2 * size and (sample.step == 1 or len(sample.texts) >= size)
+
+
+def test_reads_grow_from_small_to_whole_blocks(tmp_path, monkeypatch):
+    """The first reads are small (admission starts early) and double up to the block size; the
+    records are those of the whole file either way."""
+    data = generated_jsonl(3000)
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    monkeypatch.setattr(source_module, "FIRST_READ_BYTES", 50)
+    sizes = [len(block.data) for block in read_blocks(path, 20_000)]
+    assert sizes[0] < 200 and max(sizes) > 10_000 and sum(sizes) == len(data)
+    expected = whole(data, str(path), None)
+    got = streamed(path, str(path), None, 20_000)
+    assert (got.format, got.texts, list(got.lines), got.sources) == (
+        expected.format, expected.texts, list(expected.lines), expected.sources)
+
+
+def test_a_short_first_batch_changes_no_decision(tmp_path, monkeypatch):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(generated_jsonl(3000))
+    monkeypatch.setattr(run_module, "FIRST_BATCH", 10**9)  # the first batch as long as the others
+    plain = dedup_file(source, tmp_path / "plain.jsonl", progress=False, batch_size=700)
+    monkeypatch.setattr(run_module, "FIRST_BATCH", 7)
+    short = dedup_file(source, tmp_path / "short.jsonl", progress=False, batch_size=700)
+    assert (short.kept, short.rejected) == (plain.kept, plain.rejected)
+    for suffix in (".jsonl", ".rejects.jsonl"):
+        assert (tmp_path / f"short{suffix}").read_bytes() == (tmp_path / f"plain{suffix}").read_bytes()
+    parts = [Records("text", list(map(str, range(k, k + 5))), array("q", range(k, k + 5)), [b""] * 5) for k in range(0, 30, 5)]
+    assert [len(batch) for batch in run_module._batches(iter(parts), 12, 4)] == [4, 12, 12, 2]

@@ -214,3 +214,20 @@ def test_long_text_memory_is_linear() -> None:
     first, second = lines[-2].split()
     assert float(first) == float(second) > 0
     assert float(lines[-1]) == 1.0
+
+
+def test_pools_freed_in_other_threads_while_others_admit() -> None:
+    """A pool's memory is freed without the GIL (its destructor releases it): pools dropped in
+    worker threads while other threads admit and read leave every decision unchanged."""
+    texts = _texts(3000, 11)
+    expected = si.Pool(threads=2).admit(texts).index
+
+    def admit_and_drop() -> None:
+        for _ in range(3):
+            pool = si.Pool(threads=2)
+            assert np.array_equal(pool.admit(texts).index, expected)
+            assert len(pool) == int((expected >= 0).sum())
+            del pool  # the last reference: freed in this thread
+
+    errors = _run_threads(*[admit_and_drop] * 4)
+    assert not errors, errors

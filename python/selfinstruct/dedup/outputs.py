@@ -330,10 +330,10 @@ class OutputPair:
 class OutputStream:
     """Appends bytes to one temporary output; a failed write is an OutputError naming the output."""
 
-    def __init__(self, target: _Target, handle: BinaryIO, sync_every: int = _SYNC_EVERY) -> None:
+    def __init__(self, target: _Target, handle: BinaryIO, sync_every: int | None = None) -> None:
         self.target = target
         self.handle = handle
-        self.sync_every = sync_every
+        self.sync_every = _SYNC_EVERY if sync_every is None else sync_every
         self._unsynced = 0
 
     def write(self, data: bytes) -> None:

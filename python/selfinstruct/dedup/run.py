@@ -23,6 +23,7 @@ from .source import STDIN, Block, display_name, read_blocks
 from .source_lines import SourceLines
 
 DEFAULT_BATCH = 20_000
+FIRST_BATCH = 2_000  # the first admission starts as soon as this many records are read
 MAX_THREADS = 1024  # far above any machine's cores; stops absurd values before they reach the engine
 
 
@@ -147,7 +148,7 @@ def dedup_file(
                 if seeds_path is not None:
                     job.add_seeds(_read_all(seeds_path, seeds_field or field))
                 records = stream_records(display_name(input_path), open_input(input_path), field, input_format)
-                job.run(_batches(_noting_parsers(records, parsers_used), batch_size))
+                job.run(_batches(_noting_parsers(records, parsers_used), batch_size, FIRST_BATCH))
                 pairs_scored = int(pool.stats().get("pairs_lcs", 0))
                 # The pool is done with: its memory is freed (without the GIL) while the outputs
                 # are synced and published.
@@ -200,17 +201,20 @@ def _noting_parsers(parts: Iterator[Records], used: set[str]) -> Iterator[Record
         yield part
 
 
-def _batches(parts: Iterator[Records], size: int) -> Iterator[Records]:
-    """The streamed records regrouped into admission batches of `size` (the last one shorter, maybe empty)."""
+def _batches(parts: Iterator[Records], size: int, first: int | None = None) -> Iterator[Records]:
+    """The streamed records regrouped into admission batches of `size` (the last one shorter, maybe
+    empty), the first one of at most `first` (decisions do not depend on where batches end)."""
     pending: Records | None = None
+    wanted = size if first is None else min(first, size)
     for part in parts:
         if pending is None:
             pending = part
         else:
             pending = Records(part.format, pending.texts + part.texts, pending.lines + part.lines, pending.sources + part.sources)
-        while len(pending) >= size:
-            yield _slice(pending, 0, size)
-            pending = _slice(pending, size, len(pending))
+        while len(pending) >= wanted:
+            yield _slice(pending, 0, wanted)
+            pending = _slice(pending, wanted, len(pending))
+            wanted = size
     if pending is not None:
         yield pending
 

@@ -18,6 +18,9 @@ from ..records import RecordError
 STDIN = "-"
 UTF8_BOM = b"\xef\xbb\xbf"
 BLOCK_BYTES = 1 << 22  # bytes read at once; a block is then cut after its last line end
+# The first reads are smaller and double up to BLOCK_BYTES, so the first records are parsed (and
+# their admission starts) after a few milliseconds instead of after two whole blocks.
+FIRST_READ_BYTES = 1 << 16
 _HEAD = 64  # bytes of the file's start that tell UTF-16/32 without a BOM
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _OTHER_BOMS = (
@@ -89,14 +92,16 @@ def _read(handle: BinaryIO, size: int) -> bytes:
 
 
 def _blocks(name: str, handle: BinaryIO, block_bytes: int) -> Iterator[Block]:
-    data = _read(handle, max(block_bytes, len(UTF8_BOM) + _HEAD))  # any BOM and the head are in the first read
+    read_bytes = min(block_bytes, FIRST_READ_BYTES)
+    data = _read(handle, max(read_bytes, len(UTF8_BOM) + _HEAD))  # any BOM and the head are in the first read
     _refuse_other_boms(name, data)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
     head = data[:_HEAD]
     line = 1
     while True:
-        more = _read(handle, block_bytes)
+        read_bytes = min(2 * read_bytes, block_bytes)
+        more = _read(handle, read_bytes)
         if not more:
             yield Block(line, data, True, _decode(name, data, line, head))
             return
