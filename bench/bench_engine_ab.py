@@ -9,13 +9,17 @@ judged by runs of the old and the new build taken in turns, not against numbers 
     unzip -o -j /tmp/base-wheel/selfinstruct-*.whl 'selfinstruct/_core*' -d /tmp/base-core
     python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --rounds 3
     python bench/bench_engine_ab.py --baseline ... --size 420000 --drift-after 20000   # a stream that changes vocabulary
+    # the whole command (start-up, reading, writing) instead of Pool.admit alone:
+    python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --command
     # one build under two environments (here: transparent huge pages on for the candidate):
     python bench/bench_engine_ab.py --baseline /tmp/base-core/_core*.so --candidate /tmp/base-core/_core*.so \
         --candidate-env SELFINSTRUCT_HUGE_PAGES=1
 
 Each run is a child process that admits the generated stream (bench/stream.py) in batches, like
-`selfinstruct dedup` does, with the Python package of this checkout and the given compiled core.
-Prints every run, the medians, the per-round ratios, and checks that both builds decide alike.
+`selfinstruct dedup` does (with --command: runs `selfinstruct dedup` on it, written as JSONL, timed
+from the child's start to its exit), with the Python package of this checkout and the given
+compiled core. Prints every run, the medians, the per-round ratios, and checks that both builds
+decide alike (with --command: write the same kept and rejects files).
 """
 from __future__ import annotations
 
@@ -26,9 +30,11 @@ import pickle
 import platform
 import shutil
 import statistics
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +65,31 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "kept": len(pool), "decisions"
                   "steps": pool.timings() if hasattr(pool, "timings") else {}}))
 """
 
+# The command in a child: the same package redirection, the pool's step timings noted after each
+# batch, and a digest of both outputs for the decisions.
+COMMAND_CHILD = """
+import hashlib, json, sys, time
+sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+import selfinstruct._core
+assert selfinstruct._core.__file__.startswith(sys.argv[4]), selfinstruct._core.__file__
+import selfinstruct.dedup.run as run
+from selfinstruct.cli import main
+steps = {}
+class NotingPool(run.Pool):
+    def admit(self, candidates):
+        result = super().admit(candidates)
+        steps.update(self.timings())
+        return result
+run.Pool = NotingPool
+source, output = sys.argv[1], sys.argv[1] + ".out.jsonl"
+status = main(["dedup", source, "-o", output, "--no-progress", "--threads", sys.argv[2], "--batch-size", sys.argv[3]])
+digest = hashlib.sha256()
+for path in (output, sys.argv[1] + ".out.rejects.jsonl"):
+    digest.update(open(path, "rb").read())
+peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"decisions": digest.hexdigest()[:16], "rss_mb": peak_kb / 1024, "steps": steps, "status": status}))
+"""
+
 
 def package_with_core(package: Path, core_name: str, core: Path, into: Path) -> Path:
     """A copy of the Python package (linked files) whose compiled core is `core`."""
@@ -83,11 +114,19 @@ def environment_settings(items: list[str], parser: argparse.ArgumentParser) -> d
     return settings
 
 
-def run_once(root: Path, stream: Path, threads: int, batch: int, extra_env: dict[str, str]) -> dict:
+def run_once(root: Path, stream: Path, threads: int, batch: int, extra_env: dict[str, str], command: bool) -> dict:
     env = dict(os.environ, PYTHONPATH=str(root), **extra_env)
-    done = subprocess.run([sys.executable, "-c", CHILD, str(stream), str(threads), str(batch), str(root)],
-                          env=env, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", COMMAND_CHILD if command else CHILD, str(stream), str(threads), str(batch),
+                           str(root)], env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if command:  # the whole child, from its start to its exit
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+        result.update(seconds=wall, cpu=cpu, kept=sum(1 for _ in open(str(stream) + ".out.jsonl", "rb")), stats={})
+    return result
 
 
 def main() -> None:
@@ -101,6 +140,8 @@ def main() -> None:
     parser.add_argument("--drift-after", type=int, default=0, metavar="N",
                         help="a stream whose vocabulary changes after N candidates (the generator's seed 1, "
                         "then seed 2), which makes the index's first token ranking stale")
+    parser.add_argument("--command", action="store_true",
+                        help="time `selfinstruct dedup` on the stream (as JSONL) instead of Pool.admit alone")
     for side in ("baseline", "candidate"):
         parser.add_argument(f"--{side}-env", action="append", default=[], metavar="NAME=VALUE",
                             help=f"an environment variable for the {side}'s runs (repeatable)")
@@ -115,17 +156,22 @@ def main() -> None:
     candidate = args.candidate or installed
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        stream = work / "stream.pkl"
-        with open(stream, "wb") as handle:
-            if args.drift_after:
-                texts = generate_stream(args.drift_after, seed=1) + generate_stream(args.size - args.drift_after, seed=2)
-            else:
-                texts = generate_stream(args.size)
-            pickle.dump(texts, handle)
+        if args.drift_after:
+            texts = generate_stream(args.drift_after, seed=1) + generate_stream(args.size - args.drift_after, seed=2)
+        else:
+            texts = generate_stream(args.size)
+        stream = work / ("stream.jsonl" if args.command else "stream.pkl")
+        if args.command:  # as bench_dedup_cli.py writes it
+            with open(stream, "w", encoding="utf-8") as handle:
+                for index, text in enumerate(texts):
+                    handle.write(json.dumps({"instruction": text, "id": index}) + "\n")
+        else:
+            with open(stream, "wb") as handle:
+                pickle.dump(texts, handle)
         roots = {name: package_with_core(package, installed.name, core, work / name)
                  for name, core in (("baseline", args.baseline), ("candidate", candidate))}
-        print(f"# Engine A/B — {platform.machine()}, {os.cpu_count()} cores, threads={args.threads}, "
-              f"{args.size:,} candidates in batches of {args.batch:,}"
+        print(f"# Engine A/B{' (the dedup command)' if args.command else ''} — {platform.machine()}, "
+              f"{os.cpu_count()} cores, threads={args.threads}, {args.size:,} candidates in batches of {args.batch:,}"
               + (f", vocabulary changed after {args.drift_after:,}" if args.drift_after else ""))
         for side, core in (("baseline", args.baseline), ("candidate", candidate)):
             settings = " ".join(f"{name}={value}" for name, value in extra_env[side].items())
@@ -137,15 +183,15 @@ def main() -> None:
         for round_number in range(1, args.rounds + 1):
             for name in ("baseline", "candidate"):
                 load = os.getloadavg()[0]
-                result = run_once(roots[name], stream, args.threads, args.batch, extra_env[name])
+                result = run_once(roots[name], stream, args.threads, args.batch, extra_env[name], args.command)
                 runs[name].append(result)
                 print(f"| {round_number} | {name} | {result['seconds']:.2f} | {result['cpu']:.2f} | "
                       f"{result['rss_mb']:.0f} | {load:.1f} |", flush=True)
     print()
     for name, results in runs.items():
         print(f"{name}: median {statistics.median(r['seconds'] for r in results):.2f} s wall, "
-              f"{statistics.median(r['cpu'] for r in results):.2f} s CPU, kept {results[0]['kept']:,}, "
-              f"counters {results[0]['stats']}")
+              f"{statistics.median(r['cpu'] for r in results):.2f} s CPU, kept {results[0]['kept']:,}"
+              + (f", counters {results[0]['stats']}" if results[0]["stats"] else ""))
         if results[0]["steps"]:  # (cores before Pool.timings() have no split)
             print("  per step (median s): " + ", ".join(
                 f"{step} {statistics.median(r['steps'][step] for r in results):.2f}" for step in results[0]["steps"]))
