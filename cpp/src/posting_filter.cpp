@@ -81,7 +81,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq"))) size_t filt
     pass = _mm512_mask_cmple_epu32_mask(pass, _mm512_add_epi32(ours_only, need), n);
     pass = _mm512_mask_cmple_epu32_mask(pass, _mm512_add_epi32(theirs_only, need), m);
     // Compress in a register, then a masked store of the leading lanes: a compressing store to
-    // memory is microcoded on some CPUs (AMD Zen 4) and costs far more than the two steps.
+    // memory is far slower on some CPUs (on AMD Zen 4 the whole admission ran 1.07x faster
+    // without it; docs/admission_index.md).
     const uint32_t passed = static_cast<uint32_t>(__builtin_popcount(pass));
     _mm512_mask_storeu_epi32(out + kept, mask_of(passed), _mm512_maskz_compress_epi32(pass, entry));
     kept += passed;
