@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_dedup import median_time  # noqa: E402
-from stream import generate_stream  # noqa: E402
+from stream import generate_stream, write_jsonl  # noqa: E402
 
 from selfinstruct.dedup import DEFAULT_BATCH  # noqa: E402
 from selfinstruct.dedup.formats import orjson_loads, stream_records  # noqa: E402
@@ -77,8 +77,7 @@ SPLIT = re.compile(r"time: read ([\d.]+) s \(([\w, ]+)\), admission ([\d.]+) s, 
 
 def write_stream(path: Path, size: int) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        for index, text in enumerate(generate_stream(size)):
-            handle.write(json.dumps({"instruction": text, "id": index}) + "\n")
+        write_jsonl(handle, generate_stream(size))
 
 
 def cpu_time(function):

@@ -28,7 +28,6 @@ list, and after one admission (which builds the index).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -41,7 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from stream import generate_stream  # noqa: E402
+from stream import generate_stream, write_jsonl  # noqa: E402
 
 CHUNK = 1_000_000
 
@@ -56,7 +55,7 @@ def stream_file(folder: Path, size: int) -> Path:
     with open(partial, "w", encoding="utf-8") as handle:
         for chunk, start in enumerate(range(0, size, CHUNK)):
             texts = generate_stream(min(CHUNK, size - start), seed=chunk)
-            handle.write("".join(json.dumps({"instruction": text, "id": start + k}) + "\n" for k, text in enumerate(texts)))
+            write_jsonl(handle, texts, first_id=start)
             print(f"  generated {start + len(texts):,} candidates ({time.perf_counter() - started:.0f} s)", flush=True)
     partial.replace(path)
     return path

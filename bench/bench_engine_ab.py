@@ -29,8 +29,8 @@ import os
 import pickle
 import platform
 import shutil
-import statistics
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,7 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from stream import generate_stream  # noqa: E402
+from stream import generate_stream, write_jsonl  # noqa: E402
 
 CHILD = """
 import hashlib, json, pickle, sys, time
@@ -68,7 +68,7 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "kept": len(pool), "decisions"
 # The command in a child: the same package redirection, the pool's step timings noted after each
 # batch, and a digest of both outputs for the decisions.
 COMMAND_CHILD = """
-import hashlib, json, sys, time
+import hashlib, json, sys
 sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
 import selfinstruct._core
 assert selfinstruct._core.__file__.startswith(sys.argv[4]), selfinstruct._core.__file__
@@ -161,10 +161,9 @@ def main() -> None:
         else:
             texts = generate_stream(args.size)
         stream = work / ("stream.jsonl" if args.command else "stream.pkl")
-        if args.command:  # as bench_dedup_cli.py writes it
+        if args.command:
             with open(stream, "w", encoding="utf-8") as handle:
-                for index, text in enumerate(texts):
-                    handle.write(json.dumps({"instruction": text, "id": index}) + "\n")
+                write_jsonl(handle, texts)
         else:
             with open(stream, "wb") as handle:
                 pickle.dump(texts, handle)

@@ -6,6 +6,9 @@ instructions (mean ~12 words, long tail), and near-duplicate bursts like a small
 """
 from __future__ import annotations
 
+import json
+from typing import TextIO
+
 import numpy as np
 
 FUNCTION_WORDS = (
@@ -76,3 +79,8 @@ def generate_stream(count: int, seed: int = 0, vocabulary: int = 40_000, burst_r
         text = " ".join(words)
         out.append(text[0].upper() + text[1:] + ".")
     return out
+
+
+def write_jsonl(handle: TextIO, texts: list[str], first_id: int = 0) -> None:
+    """The stream as the benchmarks feed it to `selfinstruct dedup`: one {"instruction", "id"} object per line."""
+    handle.write("".join(json.dumps({"instruction": text, "id": first_id + k}) + "\n" for k, text in enumerate(texts)))
