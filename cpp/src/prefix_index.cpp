@@ -321,7 +321,7 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads,
       } else {
         elements_of(entries.data(entry), m, keys);
       }
-      sketches_[entry] = sketch_of(keys, m);
+      sketches_[entry] = EntrySketch{sketch_of(keys, m), m};
       const auto words = static_cast<uint32_t>(wide_starts_[entry + 1] - wide_starts_[entry]);
       if (words > 0) wide_sketch(keys, m, words, wide_words_.data() + wide_starts_[entry]);
     }
@@ -331,7 +331,7 @@ void PrefixIndex::prepare(const TokenSequences& entries, size_t to, int threads,
 
 Posting PrefixIndex::posting_of(size_t entry, uint32_t length, uint32_t position) const {
   return Posting{static_cast<uint32_t>(entry), static_cast<uint16_t>(std::min<uint32_t>(length, Posting::kSaturated)),
-                 static_cast<uint16_t>(std::min<uint32_t>(position, Posting::kSaturated)), fold(sketches_[entry])};
+                 static_cast<uint16_t>(std::min<uint32_t>(position, Posting::kSaturated)), fold(sketches_[entry].sketch)};
 }
 
 void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to, int threads) {
@@ -492,11 +492,6 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     elements_of(tokens, n, scratch.elements.data());
     elements = scratch.elements.data();
   }
-  if (scratch.stamp.size() < indexed_) scratch.stamp.resize(indexed_, 0);
-  if (++scratch.epoch == 0) {
-    std::fill(scratch.stamp.begin(), scratch.stamp.end(), 0);
-    scratch.epoch = 1;
-  }
   const uint64_t* keys = elements;
   const uint64_t sketch = sketch_of(keys, n);
   const uint32_t folded = fold(sketch);
@@ -629,21 +624,14 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
         ++scratch.probed;
         if (!bounds.admissible(member->length)) continue;
         const uint32_t need = bounds.need(member->length);
-        if (!sketches_allow(sketch, n, sketches_[member->entry], member->length, need)) continue;
+        if (!sketches_allow(sketch, n, sketches_[member->entry].sketch, member->length, need)) continue;
         scratch.touched.push_back(member->entry);
       }
     }
   }
-  // Queues an entry that passed the posting filters, once per probe, if the full sketches allow.
-  const auto queue_entry = [&](uint32_t entry, uint32_t m, uint32_t need) {
-    if (scratch.stamp[entry] == scratch.epoch) return;
-    if (!sketches_allow(sketch, n, sketches_[entry], m, need)) return;
-    scratch.stamp[entry] = scratch.epoch;
-    scratch.touched.push_back(entry);
-  };
   // The usual case: every partner length is tabulated and below the saturated length, so each
   // posting is judged without branches (which half of them pass is unpredictable) and the few
-  // that pass every filter are checked against the stamp and the full sketches afterwards.
+  // that pass every filter are made unique and checked against the full sketches afterwards.
   const bool branch_free = !direct && !bounds.any_length_needs_one && bounds.last < Posting::kSaturated &&
                            bounds.last - bounds.first < bounds.table.size();
   if (branch_free) {
@@ -663,12 +651,27 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       });
     }
     scratch.probed += examined;
-    for (size_t k = 0; k < kept; ++k) {
-      if (scratch.stamp[out[k]] == scratch.epoch) continue;  // (before reading the entry's length)
-      const uint32_t m = entries.length(out[k]);
-      queue_entry(out[k], m, bounds.need(m));
+    // Few pass: they are sorted and made unique here instead of stamped in a table as large as
+    // the pool, through which every probe's survivors would scatter.
+    std::sort(out, out + kept);
+    const size_t distinct = static_cast<size_t>(std::unique(out, out + kept) - out);
+    for (size_t k = 0; k < distinct; ++k) {
+      const EntrySketch& entry = sketches_[out[k]];
+      if (sketches_allow(sketch, n, entry.sketch, entry.length, bounds.need(entry.length))) scratch.touched.push_back(out[k]);
     }
   } else {
+    if (scratch.stamp.size() < indexed_) scratch.stamp.resize(indexed_, 0);
+    if (++scratch.epoch == 0) {
+      std::fill(scratch.stamp.begin(), scratch.stamp.end(), 0);
+      scratch.epoch = 1;
+    }
+    // Queues an entry that passed the posting filters, once per probe, if the full sketches allow.
+    const auto queue_entry = [&](uint32_t entry, uint32_t m, uint32_t need) {
+      if (scratch.stamp[entry] == scratch.epoch) return;
+      if (!sketches_allow(sketch, n, sketches_[entry].sketch, m, need)) return;
+      scratch.stamp[entry] = scratch.epoch;
+      scratch.touched.push_back(entry);
+    };
     for (const Lookup& lookup : lookups) {
       if (!SignatureTable::holds_list(lookup.head)) continue;
       table_of(lookup).scan(lookup.head, [&](const Posting& posting) {
@@ -703,7 +706,7 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   bool pattern_ready = false;
   size_t verifications = 0;
   for (const uint32_t entry : scratch.touched) {
-    const uint32_t m = entries.length(entry);
+    const uint32_t m = sketches_[entry].length;  // (in cache: its sketch was just read)
     const uint32_t need = bounds.need(m);
     if (wide) {
       const uint32_t words = static_cast<uint32_t>(wide_starts_[entry + 1] - wide_starts_[entry]);

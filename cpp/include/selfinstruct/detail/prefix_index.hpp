@@ -55,7 +55,7 @@ struct ProbeScratch {
   std::vector<Lookup> lookups;
   std::vector<PartnerBucket> partner_buckets;
   std::vector<uint32_t> longest_partner;  // [b]: the longest partner a pair ending at b has room for
-  std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued for this probe
+  std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued (probes without the branch-free filter)
   uint32_t epoch = 0;
   std::vector<uint32_t> touched;
   std::vector<uint32_t> passed;  // entries whose postings passed the posting filters, before dedup
@@ -185,7 +185,13 @@ class PrefixIndex {
   std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
   uint64_t ranking_version_ = 0;
   std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
-  std::vector<uint64_t> sketches_;  // per entry (see sketch_of)
+  // Per entry, its sketch (see sketch_of) and length side by side: a probe checks both for each
+  // posting that survives its filter, and one cache line for both costs less than two.
+  struct EntrySketch {
+    uint64_t sketch;
+    uint32_t length;
+  };
+  std::vector<EntrySketch> sketches_;
   // Long entries also get a wide sketch (about 4 bits per element): with hundreds of elements the
   // 64-bit one is all ones, while the wide one still bounds the overlap of unrelated texts far
   // below what a match needs, sparing the exact overlap count.
