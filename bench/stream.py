@@ -83,4 +83,4 @@ def generate_stream(count: int, seed: int = 0, vocabulary: int = 40_000, burst_r
 
 def write_jsonl(handle: TextIO, texts: list[str], first_id: int = 0) -> None:
     """The stream as the benchmarks feed it to `selfinstruct dedup`: one {"instruction", "id"} object per line."""
-    handle.write("".join(json.dumps({"instruction": text, "id": first_id + k}) + "\n" for k, text in enumerate(texts)))
+    handle.writelines(json.dumps({"instruction": text, "id": first_id + k}) + "\n" for k, text in enumerate(texts))
