@@ -154,6 +154,43 @@ def test_a_stream_whose_index_moves_its_memory_decides_like_brute_force_on_a_sam
             assert not admitted and index == int(np.argmax(earlier)) and score == earlier.max(), i
 
 
+def test_rare_elements_published_alone_decide_like_brute_force():
+    # One first call of 16,384 candidates ranks the tokens: tokens it counted at most once, and
+    # tokens it never saw, are rare. Pair-indexed entries publish their rare prefix elements
+    # alone and pairs only among the others, and probes look them up the same way. Here most
+    # prefix elements of the later texts are rare (words the ranking never saw), and their edits
+    # arrive in later calls, so a match is found through the rare elements' lists or not at all.
+    rng = random.Random(11)
+    common = [f"a{i}" for i in range(300)]
+    pool = si.Pool(threads=2)
+    pool.admit(zipf_stream(rng, 16_384, vocabulary=30_000))
+    bases = [" ".join(f"b{rng.randrange(50_000)}" if rng.random() < 0.6 else rng.choice(common)
+                      for _ in range(rng.randint(6, 16))) for _ in range(2_000)]
+    edits = []
+    for base in bases:
+        words = base.split()
+        for _ in range(rng.randint(1, 2)):
+            words[rng.randrange(len(words))] = rng.choice(common) if rng.random() < 0.5 else f"c{rng.randrange(50_000)}"
+        edits.append(" ".join(words))
+    rng.shuffle(edits)
+    first_later = len(pool)
+    later = bases + edits
+    decisions = decisions_of(pool.admit(bases))
+    for start in range(0, len(edits), 700):
+        decisions.extend(decisions_of(pool.admit(edits[start : start + 700])))
+    kept_before = first_later + np.cumsum([0] + [admitted for admitted, _, _ in decisions])
+    scores = si.cdist(later, pool.texts, threads=2)
+    rejected = 0
+    for i, (row, (admitted, index, score)) in enumerate(zip(scores, decisions)):
+        earlier = row[: kept_before[i]]
+        if earlier.max() <= 0.7:
+            assert admitted, i
+        else:
+            rejected += 1
+            assert not admitted and index == int(np.argmax(earlier)) and score == earlier.max(), i
+    assert rejected > 1_000  # most edits match their base
+
+
 HUGE_PAGE_CHILD = """
 import hashlib, json, sys
 import numpy as np

@@ -16,12 +16,18 @@ constexpr size_t kRebuildGrowth = 4;
 // Newest entries sampled (with the incoming candidates) to judge whether the token ranking is stale.
 constexpr size_t kStaleSample = 8192;
 constexpr double kStaleTolerance = 1.1;
+// A token is rare (see PrefixIndex::is_rare) when the ranking counted it at most once per this
+// many texts: its list then holds about one entry per this many entries the pool gains. (On the
+// 1M stream, 4,096 and 16,384 measured within noise of this; see bench/RESULTS.md, session 14.)
+constexpr size_t kRareEvery = 8192;
 
 // Single-element signatures carry the entry's length class (a quarter octave), so a probe only
 // reads the lists of the few classes its partner lengths span.
 inline uint64_t single_key(Signature kind, uint64_t element, uint32_t length_class) {
   return mix(mix(element * 4 + kind) + length_class);
 }
+// A rare element's key (its own table set: one list over every entry length, sorted by length).
+inline uint64_t rare_key(uint64_t element) { return mix(mix(element * 4 + kSingle) ^ 0x9E3779B97F4A7C15ULL); }
 inline uint32_t length_class(uint32_t m) {
   if (m < 4) return m;
   const uint32_t octave = 31 - static_cast<uint32_t>(__builtin_clz(m));
@@ -89,6 +95,21 @@ uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint
   }
   return count;
 }
+// Sorts a probe's survivors or a text's elements: usually a handful or a dozen, where
+// std::sort's set-up costs more than the sort itself.
+template <typename T>
+void sort_few(T* items, size_t count) {
+  if (count > 32) {
+    std::sort(items, items + count);
+    return;
+  }
+  for (size_t k = 1; k < count; ++k) {
+    const T item = items[k];
+    size_t hole = k;
+    for (; hole > 0 && items[hole - 1] > item; --hole) items[hole] = items[hole - 1];
+    items[hole] = item;
+  }
+}
 }  // namespace
 
 bool PrefixIndex::ranking_check_due(size_t entries, size_t incoming) const {
@@ -110,8 +131,12 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return frequency[a] < frequency[b]; });
   auto rank = std::make_shared<std::vector<uint32_t>>(vocabulary_size, 0);
   for (uint32_t position = 0; position < vocabulary_size; ++position) (*rank)[order[position]] = 0x80000000u + position;
-
   const size_t grown = entries.size() + sample.size();
+  const size_t rare_limit = grown / kRareEvery;
+  const auto rare_tokens = static_cast<uint32_t>(
+      std::upper_bound(order.begin(), order.end(), rare_limit,
+                       [&](size_t limit, uint32_t token) { return limit < frequency[token]; }) - order.begin());
+
   if (built_ && !ranking_is_stale(entries, sample, *rank, frequency)) {
     // The present ranking picks prefixes about as rare as a fresh one would: re-indexing every
     // entry would cost more than it saves. Look again once the pool has doubled.
@@ -119,6 +144,7 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
     return false;
   }
   rank_ = std::move(rank);
+  rare_below_ = 0x80000000u + rare_tokens;
   ++ranking_version_;
   reset();
   // Posting space is reserved for the pool's next fourfold growth: untouched reserved pages cost
@@ -126,8 +152,9 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
   // Which pairs get split is not known in advance: room for a fair share, the rest grows (a
   // frequent pair's postings share one key).
   const SignatureCounts signatures = signatures_of(entries);
-  size_tables({signatures.singles, signatures.pairs / 2, signatures.pairs / 16},
-              {kRebuildGrowth * signatures.singles, kRebuildGrowth * signatures.pairs, kRebuildGrowth * signatures.pairs / 2});
+  size_tables({signatures.singles, signatures.pairs / 2, signatures.pairs / 16, signatures.singles / 4},
+              {kRebuildGrowth * signatures.singles, kRebuildGrowth * signatures.pairs, kRebuildGrowth * signatures.pairs / 2,
+               kRebuildGrowth * signatures.singles / 4});
   add_pending(entries, threads);
   built_at_ = entries.size();
   next_check_ = std::max(kFirstRebuild, kRebuildGrowth * built_at_);
@@ -182,7 +209,7 @@ bool PrefixIndex::holds_single_indexed() const {
   return std::any_of(class_population_[0].begin(), class_population_[0].end(), [](uint64_t count) { return count > 0; });
 }
 
-void PrefixIndex::size_tables(const std::array<size_t, 3>& keys, const std::array<size_t, 3>& postings) {
+void PrefixIndex::size_tables(const std::array<size_t, kTableSets>& keys, const std::array<size_t, kTableSets>& postings) {
   for (size_t set = 0; set < tables_.size(); ++set) {
     for (SignatureTable& shard : tables_[set]) {
       shard.clear(keys[set] / kShards);
@@ -215,6 +242,7 @@ void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSeq
                                         bool pairs) {
   forget_entries();
   rank_ = other.rank_;
+  rare_below_ = other.rare_below_;
   ++ranking_version_;
   split_pairs_ = false;  // lists over one chunk stay short
   publish_pairs_ = pairs;
@@ -222,14 +250,15 @@ void PrefixIndex::build_with_ranking_of(const PrefixIndex& other, const TokenSeq
   // emptied, not reallocated, so a stream of similar chunks reuses one set of tables.
   // Room for every pair: within one chunk, most pairs are distinct, and none are split.
   const SignatureCounts signatures = signatures_of(entries);
-  size_tables({signatures.singles, signatures.pairs, 0}, {signatures.singles, signatures.pairs, 0});
+  size_tables({signatures.singles, signatures.pairs, 0, pairs ? signatures.singles : 0},
+              {signatures.singles, signatures.pairs, 0, pairs ? signatures.singles : 0});
   built_ = true;
   add_pending(entries, threads);
 }
 
 void PrefixIndex::elements_of(const uint32_t* tokens, uint32_t n, uint64_t* out) const {
   for (uint32_t k = 0; k < n; ++k) out[k] = static_cast<uint64_t>(rank_of(tokens[k])) << 32;
-  std::sort(out, out + n);
+  sort_few(out, n);
   for (uint32_t k = 1; k < n; ++k) {
     if ((out[k] >> 32) == (out[k - 1] >> 32)) out[k] = out[k - 1] + 1;
   }
@@ -249,6 +278,7 @@ PrefixIndex::PrefixIndex(double threshold) : bounds_(threshold) {
   // lists span whole length classes of long texts, where neither order narrows much.)
   for (SignatureTable& shard : tables_[kPairLists]) shard.keep_sorted_by(SignatureTable::Order::kLength);
   for (SignatureTable& shard : tables_[kSplitPairLists]) shard.keep_sorted_by(SignatureTable::Order::kPosition);
+  for (SignatureTable& shard : tables_[kRareLists]) shard.keep_sorted_by(SignatureTable::Order::kLength);
   layouts_.reserve(kCachedLayouts);
   for (uint32_t length = 0; length < kCachedLayouts; ++length) layouts_.push_back(compute_layout(length));
 }
@@ -282,13 +312,18 @@ bool PrefixIndex::probes_singles_alone(uint32_t length) const {
   return alpha < 2 || length - alpha + 2 > kMaxPairPrefix;
 }
 
-// Entries: pair-indexed ones publish their 2-prefix pairs (with their length) and, for long or
+// Entries: pair-indexed ones publish the rare elements of their 1-prefix alone and the pairs of
+// the other elements of their 2-prefix (with their length; see is_rare), and, for long or
 // overlap-1 candidates, their 1-prefix as kSingleOfPaired; the others their 1-prefix as kSingle.
 template <typename Visit>
 void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
   const bool paired = shape.pair_prefix > 0;
-  for (uint32_t b = 1; paired && publish_pairs_ && b < shape.pair_prefix; ++b) {
-    for (uint32_t a = 0; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
+  if (paired && publish_pairs_) {
+    const uint32_t rare = rare_count(keys, shape.pair_prefix);
+    for (uint32_t i = 0; i < std::min(rare, shape.single_prefix); ++i) visit(rare_key(keys[i]), i, kRareLists);
+    for (uint32_t b = rare + 1; b < shape.pair_prefix; ++b) {
+      for (uint32_t a = rare; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
+    }
   }
   if (!shape.publishes_singles()) return;  // no candidate reads them
   const uint32_t own_class = length_class(length);
@@ -536,8 +571,15 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       longest[b] = std::max(longest[b], m);
     }
     for (uint32_t b = reach; b > 1; --b) longest[b - 1] = std::max(longest[b - 1], longest[b]);
-    for (uint32_t b = 1; b <= reach; ++b) {
-      for (uint32_t a = 0; a < b; ++a) {
+    // Rare elements alone (a single at position i has room for the lengths a pair ending at i + 1
+    // has), then the pairs of the others (see is_rare).
+    const uint32_t rare = rare_count(keys, reach + 1);
+    for (uint32_t i = 0; i < std::min(rare, reach); ++i) {
+      lookups.push_back({rare_key(keys[i]), i, 0, 0, kRareLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
+                         longest[i + 1]});
+    }
+    for (uint32_t b = rare + 1; b <= reach; ++b) {
+      for (uint32_t a = rare; a < b; ++a) {
         lookups.push_back({pair_key(keys[a], keys[b]), b, 1, 0, kPairLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
                            longest[b]});
       }
@@ -653,8 +695,11 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     scratch.probed += examined;
     // Few pass: they are sorted and made unique here instead of stamped in a table as large as
     // the pool, through which every probe's survivors would scatter.
-    std::sort(out, out + kept);
+    sort_few(out, kept);
     const size_t distinct = static_cast<size_t>(std::unique(out, out + kept) - out);
+    // Their sketches are fetched first: in the loop below, a mispredicted branch would discard
+    // the loads in flight, and each survivor would wait for its own.
+    for (size_t k = 0; k < distinct; ++k) __builtin_prefetch(&sketches_[out[k]]);
     for (size_t k = 0; k < distinct; ++k) {
       const EntrySketch& entry = sketches_[out[k]];
       if (sketches_allow(sketch, n, entry.sketch, entry.length, bounds.need(entry.length))) scratch.touched.push_back(out[k]);

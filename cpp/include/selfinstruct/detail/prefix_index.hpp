@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "selfinstruct/corpus.hpp"
+#include "selfinstruct/detail/append_buffer.hpp"
 #include "selfinstruct/detail/length_bounds.hpp"
 #include "selfinstruct/detail/signature_table.hpp"
 #include "selfinstruct/lcs.hpp"
@@ -24,9 +25,11 @@ struct Match {
   int64_t index = -1;
 };
 
-// The index keeps three sets of tables: single-element lists, element-pair lists, and the lists
-// of pairs whose list grew long enough to be split by entry length.
-enum TableSet : uint8_t { kSingleLists = 0, kPairLists = 1, kSplitPairLists = 2 };
+// The index keeps four sets of tables: single-element lists, element-pair lists, the lists of
+// pairs whose list grew long enough to be split by entry length, and the lists of the rare
+// elements that pair-indexed entries publish alone (see PrefixIndex::is_rare).
+enum TableSet : uint8_t { kSingleLists = 0, kPairLists = 1, kSplitPairLists = 2, kRareLists = 3 };
+constexpr size_t kTableSets = 4;
 
 // One signature a probe looks up: where its (last) element sits in the candidate, the prefix
 // slack (1 for pairs, 0 for singles), the list head once resolved, its table set, and the range
@@ -52,7 +55,7 @@ struct PartnerBucket {
 
 // Per-thread working memory for probes.
 struct ProbeScratch {
-  std::vector<Lookup> lookups;
+  AppendBuffer<Lookup> lookups;
   std::vector<PartnerBucket> partner_buckets;
   std::vector<uint32_t> longest_partner;  // [b]: the longest partner a pair ending at b has room for
   std::vector<uint32_t> stamp;  // stamp[entry] == epoch: already queued (probes without the branch-free filter)
@@ -153,10 +156,25 @@ class PrefixIndex {
   SignatureCounts signatures_of(const TokenSequences& entries) const;
   // Empties every table, sized for about keys[set] keys (a table of that size keeps its memory),
   // with room for postings[set] postings.
-  void size_tables(const std::array<size_t, 3>& keys, const std::array<size_t, 3>& postings);
+  void size_tables(const std::array<size_t, kTableSets>& keys, const std::array<size_t, kTableSets>& postings);
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
     return token < rank_->size() ? (*rank_)[token] : 0x7FFFFFFFu - token;
+  }
+  // Whether an element is rare: its token occurred at most once per kRareEvery texts when the
+  // ranking was counted, or came after it. Rare elements sort first. A pair-indexed entry
+  // publishes each rare element of its 1-prefix alone (its list stays short) instead of the
+  // pairs that start with it, and pairs only among its other prefix elements; a probe looks
+  // them up the same way. Exact: the first element two texts share is either rare (then it lies
+  // in both 1-prefixes, and its list holds the other text) or not (then so is the second one,
+  // and their pair lies in both 2-prefixes). A probe then looks up far fewer keys, most of them
+  // present, and the pair tables hold far fewer keys.
+  bool is_rare(uint64_t element) const { return (element >> 32) < rare_below_; }
+  // How many of the first `count` (sorted) elements are rare.
+  uint32_t rare_count(const uint64_t* keys, uint32_t count) const {
+    uint32_t rare = 0;
+    while (rare < count && is_rare(keys[rare])) ++rare;
+    return rare;
   }
   // How an entry of this length is indexed and how a candidate of this length probes.
   struct Layout {
@@ -183,6 +201,7 @@ class PrefixIndex {
   LengthBounds bounds_;
   // Shared with chunk indexes, which must order tokens the same way.
   std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
+  uint32_t rare_below_ = 0x80000000u;  // ranks below this are rare (see is_rare); set with rank_
   uint64_t ranking_version_ = 0;
   std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
   // Per entry, its sketch (see sketch_of) and length side by side: a probe checks both for each
@@ -201,7 +220,7 @@ class PrefixIndex {
   // low bits of a key pick its shard in every table set).
   static constexpr size_t kShards = 16;
   static constexpr size_t kParallelFrom = 2048;  // fewer entries than this are indexed on one thread
-  std::array<std::array<SignatureTable, kShards>, 3> tables_;  // [TableSet][shard]
+  std::array<std::array<SignatureTable, kShards>, kTableSets> tables_;  // [TableSet][shard]
   bool split_pairs_ = true;  // whether long pair lists are split (not in short-lived chunk indexes)
   bool publish_pairs_ = true;  // whether entries publish element pairs (see build_with_ranking_of)
   size_t indexed_ = 0;
