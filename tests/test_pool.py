@@ -159,7 +159,8 @@ def test_rare_elements_published_alone_decide_like_brute_force():
     # tokens it never saw, are rare. Pair-indexed entries publish their rare prefix elements
     # alone and pairs only among the others, and probes look them up the same way. Here most
     # prefix elements of the later texts are rare (words the ranking never saw), and their edits
-    # arrive in later calls, so a match is found through the rare elements' lists or not at all.
+    # arrive in later calls, so a match is found through the rare elements' lists or not at all;
+    # or in the same call, where the chunk's join must find it the same way.
     rng = random.Random(11)
     common = [f"a{i}" for i in range(300)]
     pool = si.Pool(threads=2)
@@ -173,11 +174,19 @@ def test_rare_elements_published_alone_decide_like_brute_force():
             words[rng.randrange(len(words))] = rng.choice(common) if rng.random() < 0.5 else f"c{rng.randrange(50_000)}"
         edits.append(" ".join(words))
     rng.shuffle(edits)
+    # Then texts and their edits in one call: those matches are found by the chunk's join.
+    together = []
+    for _ in range(1_500):
+        words = [f"d{rng.randrange(50_000)}" if rng.random() < 0.6 else rng.choice(common) for _ in range(rng.randint(6, 16))]
+        together.append(" ".join(words))
+        words[rng.randrange(len(words))] = f"e{rng.randrange(50_000)}"
+        together.insert(rng.randrange(len(together) - 10, len(together) + 1) if len(together) > 10 else len(together), " ".join(words))
     first_later = len(pool)
-    later = bases + edits
+    later = bases + edits + together
     decisions = decisions_of(pool.admit(bases))
     for start in range(0, len(edits), 700):
         decisions.extend(decisions_of(pool.admit(edits[start : start + 700])))
+    decisions.extend(decisions_of(pool.admit(together)))
     kept_before = first_later + np.cumsum([0] + [admitted for admitted, _, _ in decisions])
     scores = si.cdist(later, pool.texts, threads=2)
     rejected = 0
@@ -188,7 +197,7 @@ def test_rare_elements_published_alone_decide_like_brute_force():
         else:
             rejected += 1
             assert not admitted and index == int(np.argmax(earlier)) and score == earlier.max(), i
-    assert rejected > 1_000  # most edits match their base
+    assert rejected > 2_000  # most edits match their base
 
 
 HUGE_PAGE_CHILD = """

@@ -26,8 +26,6 @@ constexpr size_t kRareEvery = 8192;
 inline uint64_t single_key(Signature kind, uint64_t element, uint32_t length_class) {
   return mix(mix(element * 4 + kind) + length_class);
 }
-// A rare element's key (its own table set: one list over every entry length, sorted by length).
-inline uint64_t rare_key(uint64_t element) { return mix(mix(element * 4 + kSingle) ^ 0x9E3779B97F4A7C15ULL); }
 inline uint32_t length_class(uint32_t m) {
   if (m < 4) return m;
   const uint32_t octave = 31 - static_cast<uint32_t>(__builtin_clz(m));

@@ -118,6 +118,21 @@ class PrefixIndex {
   // How long a prefix of its elements an entry of this length publishes pairs from (0: none,
   // it is indexed by single elements).
   uint32_t pair_prefix(uint32_t length) const { return layout(length).pair_prefix; }
+  // Whether an element is rare: its token occurred at most once per kRareEvery texts when the
+  // ranking was counted, or came after it. Rare elements sort first. A pair-indexed entry
+  // publishes each rare element of its 1-prefix alone (its list stays short) instead of the
+  // pairs that start with it, and pairs only among its other prefix elements; a probe looks
+  // them up the same way. Exact: the first element two texts share is either rare (then it lies
+  // in both 1-prefixes, and its list holds the other text) or not (then so is the second one,
+  // and their pair lies in both 2-prefixes). A probe then looks up far fewer keys, most of them
+  // present, and the pair tables hold far fewer keys.
+  bool is_rare(uint64_t element) const { return (element >> 32) < rare_below_; }
+  // How many of the first `count` (sorted) elements are rare.
+  uint32_t rare_count(const uint64_t* keys, uint32_t count) const {
+    uint32_t rare = 0;
+    while (rare < count && is_rare(keys[rare])) ++rare;
+    return rare;
+  }
 
   // The best entry with F > threshold (highest F, lowest index on ties) among the indexed entries
   // [0, before). With `every` given, also appends every such entry, in no particular order.
@@ -160,21 +175,6 @@ class PrefixIndex {
   uint32_t rank_of(uint32_t token) const {
     // Tokens first seen after the last ranking are rare: they sort first, newest first.
     return token < rank_->size() ? (*rank_)[token] : 0x7FFFFFFFu - token;
-  }
-  // Whether an element is rare: its token occurred at most once per kRareEvery texts when the
-  // ranking was counted, or came after it. Rare elements sort first. A pair-indexed entry
-  // publishes each rare element of its 1-prefix alone (its list stays short) instead of the
-  // pairs that start with it, and pairs only among its other prefix elements; a probe looks
-  // them up the same way. Exact: the first element two texts share is either rare (then it lies
-  // in both 1-prefixes, and its list holds the other text) or not (then so is the second one,
-  // and their pair lies in both 2-prefixes). A probe then looks up far fewer keys, most of them
-  // present, and the pair tables hold far fewer keys.
-  bool is_rare(uint64_t element) const { return (element >> 32) < rare_below_; }
-  // How many of the first `count` (sorted) elements are rare.
-  uint32_t rare_count(const uint64_t* keys, uint32_t count) const {
-    uint32_t rare = 0;
-    while (rare < count && is_rare(keys[rare])) ++rare;
-    return rare;
   }
   // How an entry of this length is indexed and how a candidate of this length probes.
   struct Layout {

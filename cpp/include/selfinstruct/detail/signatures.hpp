@@ -20,6 +20,8 @@ inline uint64_t mix(uint64_t x) {
 }
 // The key of an element pair (first before second in the element order).
 inline uint64_t pair_key(uint64_t first, uint64_t second) { return mix(mix(first * 4 + kPair) ^ second); }
+// The key of a rare element published alone (see PrefixIndex::is_rare).
+inline uint64_t rare_key(uint64_t element) { return mix(mix(element * 4 + kSingle) ^ 0x9E3779B97F4A7C15ULL); }
 // A 64-bit sketch: bit (hash(element) % 64) for each element. Bits set on one side only each
 // stand for at least one element the other side lacks, which bounds the overlap.
 inline uint64_t sketch_of(const uint64_t* keys, uint32_t n) {
