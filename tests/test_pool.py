@@ -200,6 +200,34 @@ def test_rare_elements_published_alone_decide_like_brute_force():
     assert rejected > 2_000  # most edits match their base
 
 
+def test_rare_tokens_that_grow_frequent_rebuild_the_index():
+    # Tokens the first ranking saw once are rare; when the next call uses them hundreds of times,
+    # their lists would grow long, so the ranking check rebuilds the index (with fresh counts),
+    # although the token order it has is still right (the "r" tokens stay rarer than the others,
+    # which make every prefix the same under both rankings).
+    rng = random.Random(5)
+    common = [f"a{i}" for i in range(100)]
+    first = [" ".join(rng.choice(common) for _ in range(rng.randint(6, 14))) + f" r{i}" for i in range(16_384)]
+    later = [" ".join([f"r{rng.randrange(40)}", f"r{rng.randrange(40)}"] + [rng.choice(common) for _ in range(rng.randint(4, 12))])
+             for _ in range(10_000)]
+    pool = si.Pool(threads=2)
+    decisions = decisions_of(pool.admit(first))
+    assert pool.stats()["index_builds"] == 1
+    decisions += decisions_of(pool.admit(later))
+    assert pool.stats()["index_builds"] == 2
+    stream = first + later
+    kept_before = np.cumsum([0] + [admitted for admitted, _, _ in decisions])
+    sample = sorted(rng.sample(range(len(first), len(stream)), 300))
+    scores = si.cdist([stream[i] for i in sample], pool.texts, threads=2)
+    for row, i in zip(scores, sample):
+        earlier = row[: kept_before[i]]
+        admitted, index, score = decisions[i]
+        if earlier.max() <= 0.7:
+            assert admitted, i
+        else:
+            assert not admitted and index == int(np.argmax(earlier)) and score == earlier.max(), i
+
+
 HUGE_PAGE_CHILD = """
 import hashlib, json, sys
 import numpy as np

@@ -20,6 +20,13 @@ constexpr double kStaleTolerance = 1.1;
 // many texts: its list then holds about one entry per this many entries the pool gains. (On the
 // 1M stream, 4,096 and 16,384 measured within noise of this; see bench/RESULTS.md, session 14.)
 constexpr size_t kRareEvery = 8192;
+// ... and at most this many times, so that a large pool's rare lists stay short (a rare list of
+// a few hundred postings costs as much as the pair lookups it replaces).
+constexpr size_t kRareAtMost = 32;
+// A ranking check rebuilds the index when the tokens the present ranking holds rare now occur
+// more often than this on average (in the prefixes of the sampled texts): a stream that keeps
+// its vocabulary keeps its ranking, but its rare lists grow with the pool.
+constexpr double kRareGrownTo = 128;
 
 // Single-element signatures carry the entry's length class (a quarter octave), so a probe only
 // reads the lists of the few classes its partner lengths span.
@@ -130,7 +137,7 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
   auto rank = std::make_shared<std::vector<uint32_t>>(vocabulary_size, 0);
   for (uint32_t position = 0; position < vocabulary_size; ++position) (*rank)[order[position]] = 0x80000000u + position;
   const size_t grown = entries.size() + sample.size();
-  const size_t rare_limit = grown / kRareEvery;
+  const size_t rare_limit = std::min(grown / kRareEvery, kRareAtMost);
   const auto rare_tokens = static_cast<uint32_t>(
       std::upper_bound(order.begin(), order.end(), rare_limit,
                        [&](size_t limit, uint32_t token) { return limit < frequency[token]; }) - order.begin());
@@ -167,7 +174,7 @@ bool PrefixIndex::ranking_is_stale(const TokenSequences& entries, const TokenSeq
   // scored by the summed frequency of the prefix elements they pick, over the newest entries
   // and the incoming candidates (the texts the index is about to meet).
   std::vector<uint64_t> elements;
-  uint64_t present = 0, fresh = 0;
+  uint64_t present = 0, fresh = 0, rare_seen = 0, rare_frequency = 0;
   const auto score = [&](const uint32_t* tokens, uint32_t n) {
     const Layout shape = layout(n);
     const uint32_t prefix = std::min(n, std::max(shape.single_prefix, shape.pair_prefix));
@@ -181,7 +188,14 @@ bool PrefixIndex::ranking_is_stale(const TokenSequences& entries, const TokenSeq
       }
       std::partial_sort(elements.begin(), elements.begin() + prefix, elements.end());
       uint64_t cost = 0;
-      for (uint32_t k = 0; k < prefix; ++k) cost += frequency[tokens[static_cast<uint32_t>(elements[k])]];
+      for (uint32_t k = 0; k < prefix; ++k) {
+        const uint32_t count = frequency[tokens[static_cast<uint32_t>(elements[k])]];
+        cost += count;
+        if (!use_fresh && is_rare(elements[k])) {
+          ++rare_seen;
+          rare_frequency += count;
+        }
+      }
       (use_fresh ? fresh : present) += cost;
     }
   };
@@ -190,6 +204,8 @@ bool PrefixIndex::ranking_is_stale(const TokenSequences& entries, const TokenSeq
   for (size_t i = 0; i < sample.size(); ++i) score(sample.data(i), sample.length(i));
   // Staleness pays for a rebuild once it adds about a tenth to the postings read (a rebuild costs
   // about as much as indexing the pool once; the pool grows by half again before the next look).
+  // So do rare lists grown long (see kRareGrownTo).
+  if (rare_seen > 0 && static_cast<double>(rare_frequency) > kRareGrownTo * static_cast<double>(rare_seen)) return true;
   return static_cast<double>(present) > kStaleTolerance * static_cast<double>(fresh);
 }
 
