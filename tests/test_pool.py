@@ -155,17 +155,17 @@ def test_a_stream_whose_index_moves_its_memory_decides_like_brute_force_on_a_sam
 
 
 def test_rare_elements_published_alone_decide_like_brute_force():
-    # One first call of 16,384 candidates ranks the tokens: tokens it counted at most once, and
-    # tokens it never saw, are rare. Pair-indexed entries publish their rare prefix elements
-    # alone and pairs only among the others, and probes look them up the same way. Here most
-    # prefix elements of the later texts are rare (words the ranking never saw), and their edits
-    # arrive in later calls, so a match is found through the rare elements' lists or not at all;
-    # or in the same call, where the chunk's join must find it the same way.
+    # One first call of 16,384 candidates ranks the tokens: the "b" words it counted once are
+    # rare. Pair-indexed entries publish their rare prefix elements alone and only the pairs that
+    # start with other elements, and probes look them up the same way. Here most prefix elements
+    # of the later texts are rare, and their edits (with words the ranking never saw, which are
+    # not rare) arrive in later calls, so a match is found through the rare elements' lists or
+    # not at all; or in the same call, where the chunk's join must find it the same way.
     rng = random.Random(11)
     common = [f"a{i}" for i in range(300)]
     pool = si.Pool(threads=2)
-    pool.admit(zipf_stream(rng, 16_384, vocabulary=30_000))
-    bases = [" ".join(f"b{rng.randrange(50_000)}" if rng.random() < 0.6 else rng.choice(common)
+    pool.admit([f"{text} b{3 * i} b{3 * i + 1} b{3 * i + 2}" for i, text in enumerate(zipf_stream(rng, 16_384, vocabulary=30_000))])
+    bases = [" ".join(f"b{rng.randrange(24_000)}" if rng.random() < 0.6 else rng.choice(common)
                       for _ in range(rng.randint(6, 16))) for _ in range(2_000)]
     edits = []
     for base in bases:
@@ -177,7 +177,7 @@ def test_rare_elements_published_alone_decide_like_brute_force():
     # Then texts and their edits in one call: those matches are found by the chunk's join.
     together = []
     for _ in range(1_500):
-        words = [f"d{rng.randrange(50_000)}" if rng.random() < 0.6 else rng.choice(common) for _ in range(rng.randint(6, 16))]
+        words = [f"b{24_000 + rng.randrange(24_000)}" if rng.random() < 0.6 else rng.choice(common) for _ in range(rng.randint(6, 16))]
         together.append(" ".join(words))
         words[rng.randrange(len(words))] = f"e{rng.randrange(50_000)}"
         together.insert(rng.randrange(len(together) - 10, len(together) + 1) if len(together) > 10 else len(together), " ".join(words))

@@ -131,14 +131,15 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const uin
         const uint32_t prefix = index.pair_prefix(n);
         // As the index publishes (PrefixIndex::is_rare): the rare elements of the 1-prefix alone,
         // at position i + 1 so that step 3's pair bound (position + need <= length + 1) reads as
-        // a single's (i + need <= length), and pairs among the other elements.
-        const uint32_t rare = index.rare_count(keys, prefix);
-        for (uint32_t i = 0; i + 1 < prefix && i < rare; ++i) {
+        // a single's (i + need <= length), and the pairs that start with another element.
+        const PrefixIndex::RareRun rare = index.rare_run(keys, prefix);
+        for (uint32_t i = rare.first; i + 1 < prefix && i < rare.end; ++i) {
           const uint32_t print = SignatureTable::fingerprint(rare_key(keys[i]));
           mine[print % kShards].push_back(pack(print, static_cast<uint32_t>(c), i + 1));
         }
-        for (uint32_t b = rare + 1; b < prefix; ++b) {
-          for (uint32_t a = rare; a < b; ++a) {
+        for (uint32_t b = 1; b < prefix; ++b) {
+          for (uint32_t a = 0; a < b; ++a) {
+            if (rare.holds(a)) continue;
             const uint32_t print = SignatureTable::fingerprint(pair_key(keys[a], keys[b]));
             mine[print % kShards].push_back(pack(print, static_cast<uint32_t>(c), b));
           }

@@ -327,16 +327,18 @@ bool PrefixIndex::probes_singles_alone(uint32_t length) const {
 }
 
 // Entries: pair-indexed ones publish the rare elements of their 1-prefix alone and the pairs of
-// the other elements of their 2-prefix (with their length; see is_rare), and, for long or
+// their 2-prefix that start with another element (with their length; see is_rare), and, for long or
 // overlap-1 candidates, their 1-prefix as kSingleOfPaired; the others their 1-prefix as kSingle.
 template <typename Visit>
 void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
   const bool paired = shape.pair_prefix > 0;
   if (paired && publish_pairs_) {
-    const uint32_t rare = rare_count(keys, shape.pair_prefix);
-    for (uint32_t i = 0; i < std::min(rare, shape.single_prefix); ++i) visit(rare_key(keys[i]), i, kRareLists);
-    for (uint32_t b = rare + 1; b < shape.pair_prefix; ++b) {
-      for (uint32_t a = rare; a < b; ++a) visit(pair_key(keys[a], keys[b]), b, kPairLists);
+    const RareRun rare = rare_run(keys, shape.pair_prefix);
+    for (uint32_t i = rare.first; i < std::min(rare.end, shape.single_prefix); ++i) visit(rare_key(keys[i]), i, kRareLists);
+    for (uint32_t b = 1; b < shape.pair_prefix; ++b) {
+      for (uint32_t a = 0; a < b; ++a) {
+        if (!rare.holds(a)) visit(pair_key(keys[a], keys[b]), b, kPairLists);
+      }
     }
   }
   if (!shape.publishes_singles()) return;  // no candidate reads them
@@ -587,13 +589,14 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
     for (uint32_t b = reach; b > 1; --b) longest[b - 1] = std::max(longest[b - 1], longest[b]);
     // Rare elements alone (a single at position i has room for the lengths a pair ending at i + 1
     // has), then the pairs of the others (see is_rare).
-    const uint32_t rare = rare_count(keys, reach + 1);
-    for (uint32_t i = 0; i < std::min(rare, reach); ++i) {
+    const RareRun rare = rare_run(keys, reach + 1);
+    for (uint32_t i = rare.first; i < std::min(rare.end, reach); ++i) {
       lookups.push_back({rare_key(keys[i]), i, 0, 0, kRareLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
                          longest[i + 1]});
     }
-    for (uint32_t b = rare + 1; b <= reach; ++b) {
-      for (uint32_t a = rare; a < b; ++a) {
+    for (uint32_t b = 1; b <= reach; ++b) {
+      for (uint32_t a = 0; a < b; ++a) {
+        if (rare.holds(a)) continue;
         lookups.push_back({pair_key(keys[a], keys[b]), b, 1, 0, kPairLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
                            longest[b]});
       }

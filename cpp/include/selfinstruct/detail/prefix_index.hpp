@@ -118,20 +118,31 @@ class PrefixIndex {
   // How long a prefix of its elements an entry of this length publishes pairs from (0: none,
   // it is indexed by single elements).
   uint32_t pair_prefix(uint32_t length) const { return layout(length).pair_prefix; }
-  // Whether an element is rare: its token occurred at most once per kRareEvery texts when the
-  // ranking was counted, or came after it. Rare elements sort first. A pair-indexed entry
-  // publishes each rare element of its 1-prefix alone (its list stays short) instead of the
-  // pairs that start with it, and pairs only among its other prefix elements; a probe looks
-  // them up the same way. Exact: the first element two texts share is either rare (then it lies
-  // in both 1-prefixes, and its list holds the other text) or not (then so is the second one,
-  // and their pair lies in both 2-prefixes). A probe then looks up far fewer keys, most of them
-  // present, and the pair tables hold far fewer keys.
-  bool is_rare(uint64_t element) const { return (element >> 32) < rare_below_; }
-  // How many of the first `count` (sorted) elements are rare.
-  uint32_t rare_count(const uint64_t* keys, uint32_t count) const {
-    uint32_t rare = 0;
-    while (rare < count && is_rare(keys[rare])) ++rare;
-    return rare;
+  // Whether an element is rare: its token was ranked, and counted at most once per kRareEvery
+  // texts (and at most kRareAtMost times). A pair-indexed entry publishes each rare element of
+  // its 1-prefix alone (its list stays short) instead of the pairs that start with it, and the
+  // pairs that start with its other prefix elements; a probe looks them up the same way. Exact:
+  // the first element two texts share is either rare (then it lies in both 1-prefixes, and its
+  // list holds the other text) or not (then their pair of it and the next shared element lies in
+  // both 2-prefixes and starts with it). A probe then looks up far fewer keys, most of them
+  // present, and the pair tables hold far fewer keys. (Tokens that came after the ranking are
+  // not rare: a new vocabulary's frequent words would make long lists until the next ranking.)
+  bool is_rare(uint64_t element) const {
+    const auto rank = static_cast<uint32_t>(element >> 32);
+    return rank >= 0x80000000u && rank < rare_below_;
+  }
+  // Where the rare elements lie among the first `count` (sorted) elements: [first, end). Tokens
+  // that came after the ranking sort first, the ranked ones by count, so the rare ones are a run.
+  struct RareRun {
+    uint32_t first, end;
+    bool holds(uint32_t position) const { return position >= first && position < end; }
+  };
+  RareRun rare_run(const uint64_t* keys, uint32_t count) const {
+    uint32_t first = 0;
+    while (first < count && static_cast<uint32_t>(keys[first] >> 32) < 0x80000000u) ++first;
+    uint32_t end = first;
+    while (end < count && is_rare(keys[end])) ++end;
+    return {first, end};
   }
 
   // The best entry with F > threshold (highest F, lowest index on ties) among the indexed entries
@@ -201,7 +212,7 @@ class PrefixIndex {
   LengthBounds bounds_;
   // Shared with chunk indexes, which must order tokens the same way.
   std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
-  uint32_t rare_below_ = 0x80000000u;  // ranks below this are rare (see is_rare); set with rank_
+  uint32_t rare_below_ = 0x80000000u;  // ranked tokens below this are rare (see is_rare); set with rank_
   uint64_t ranking_version_ = 0;
   std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
   // Per entry, its sketch (see sketch_of) and length side by side: a probe checks both for each
