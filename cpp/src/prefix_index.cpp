@@ -18,7 +18,8 @@ constexpr size_t kStaleSample = 8192;
 constexpr double kStaleTolerance = 1.1;
 // A token is rare (see PrefixIndex::is_rare) when the ranking counted it at most once per this
 // many texts: its list then holds about one entry per this many entries the pool gains. (On the
-// 1M stream, 4,096 and 16,384 measured within noise of this; see bench/RESULTS.md, session 14.)
+// 1M stream, 4,096 and 16,384 measured within noise of this, while new tokens were rare too;
+// see bench/RESULTS.md, session 14.)
 constexpr size_t kRareEvery = 8192;
 // ... and at most this many times, so that a large pool's rare lists stay short (a rare list of
 // a few hundred postings costs as much as the pair lookups it replaces).

@@ -184,7 +184,8 @@ class PrefixIndex {
   // with room for postings[set] postings.
   void size_tables(const std::array<size_t, kTableSets>& keys, const std::array<size_t, kTableSets>& postings);
   uint32_t rank_of(uint32_t token) const {
-    // Tokens first seen after the last ranking are rare: they sort first, newest first.
+    // Tokens first seen after the last ranking count as the rarest: they sort first, newest first
+    // (but they are not rare elements: see is_rare).
     return token < rank_->size() ? (*rank_)[token] : 0x7FFFFFFFu - token;
   }
   // How an entry of this length is indexed and how a candidate of this length probes.
