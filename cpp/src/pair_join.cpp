@@ -129,21 +129,12 @@ void join_pairs(const PrefixIndex& index, const TokenSequences& chunk, const uin
         const uint64_t* keys = elements + chunk.offset(c);
         scratch.sketches[c] = sketch_of(keys, n);
         const uint32_t prefix = index.pair_prefix(n);
-        // As the index publishes (PrefixIndex::is_rare): the rare elements of the 1-prefix alone,
-        // at position i + 1 so that step 3's pair bound (position + need <= length + 1) reads as
-        // a single's (i + need <= length), and the pairs that start with another element.
-        const PrefixIndex::RareRun rare = index.rare_run(keys, prefix);
-        for (uint32_t i = rare.first; i + 1 < prefix && i < rare.end; ++i) {
-          const uint32_t print = SignatureTable::fingerprint(rare_key(keys[i]));
-          mine[print % kShards].push_back(pack(print, static_cast<uint32_t>(c), i + 1));
-        }
-        for (uint32_t b = 1; b < prefix; ++b) {
-          for (uint32_t a = 0; a < b; ++a) {
-            if (rare.holds(a)) continue;
-            const uint32_t print = SignatureTable::fingerprint(pair_key(keys[a], keys[b]));
-            mine[print % kShards].push_back(pack(print, static_cast<uint32_t>(c), b));
-          }
-        }
+        // As the index publishes. A rare element goes in at position i + 1, so that step 3's pair
+        // bound (position + need <= length + 1) reads as a single's (i + need <= length).
+        index.for_each_pair_signature(keys, prefix, [&](uint64_t key, uint32_t position, TableSet set) {
+          const uint32_t print = SignatureTable::fingerprint(key);
+          mine[print % kShards].push_back(pack(print, static_cast<uint32_t>(c), position + (set == kRareLists ? 1 : 0)));
+        });
       }
     }
   });

@@ -138,11 +138,6 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
   auto rank = std::make_shared<std::vector<uint32_t>>(vocabulary_size, 0);
   for (uint32_t position = 0; position < vocabulary_size; ++position) (*rank)[order[position]] = 0x80000000u + position;
   const size_t grown = entries.size() + sample.size();
-  const size_t rare_limit = std::min(grown / kRareEvery, kRareAtMost);
-  const auto rare_tokens = static_cast<uint32_t>(
-      std::upper_bound(order.begin(), order.end(), rare_limit,
-                       [&](size_t limit, uint32_t token) { return limit < frequency[token]; }) - order.begin());
-
   if (built_ && !ranking_is_stale(entries, sample, *rank, frequency)) {
     // The present ranking picks prefixes about as rare as a fresh one would: re-indexing every
     // entry would cost more than it saves. Look again once the pool has doubled.
@@ -150,6 +145,10 @@ bool PrefixIndex::rebuild_if_stale(const TokenSequences& entries, const TokenSeq
     return false;
   }
   rank_ = std::move(rank);
+  const size_t rare_limit = std::min(grown / kRareEvery, kRareAtMost);
+  const auto rare_tokens = static_cast<uint32_t>(
+      std::upper_bound(order.begin(), order.end(), rare_limit,
+                       [&](size_t limit, uint32_t token) { return limit < frequency[token]; }) - order.begin());
   rare_below_ = 0x80000000u + rare_tokens;
   ++ranking_version_;
   reset();
@@ -333,15 +332,7 @@ bool PrefixIndex::probes_singles_alone(uint32_t length) const {
 template <typename Visit>
 void PrefixIndex::for_each_signature(const uint64_t* keys, uint32_t length, const Layout& shape, Visit&& visit) const {
   const bool paired = shape.pair_prefix > 0;
-  if (paired && publish_pairs_) {
-    const RareRun rare = rare_run(keys, shape.pair_prefix);
-    for (uint32_t i = rare.first; i < std::min(rare.end, shape.single_prefix); ++i) visit(rare_key(keys[i]), i, kRareLists);
-    for (uint32_t b = 1; b < shape.pair_prefix; ++b) {
-      for (uint32_t a = 0; a < b; ++a) {
-        if (!rare.holds(a)) visit(pair_key(keys[a], keys[b]), b, kPairLists);
-      }
-    }
-  }
+  if (paired && publish_pairs_) for_each_pair_signature(keys, shape.pair_prefix, visit);
   if (!shape.publishes_singles()) return;  // no candidate reads them
   const uint32_t own_class = length_class(length);
   for (uint32_t i = 0; i < shape.single_prefix; ++i) {

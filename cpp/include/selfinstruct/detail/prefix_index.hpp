@@ -16,6 +16,7 @@
 #include "selfinstruct/detail/append_buffer.hpp"
 #include "selfinstruct/detail/length_bounds.hpp"
 #include "selfinstruct/detail/signature_table.hpp"
+#include "selfinstruct/detail/signatures.hpp"
 #include "selfinstruct/lcs.hpp"
 
 namespace selfinstruct::detail {
@@ -143,6 +144,20 @@ class PrefixIndex {
     uint32_t end = first;
     while (end < count && is_rare(keys[end])) ++end;
     return {first, end};
+  }
+  // Calls visit(key, position, set) for the signatures a pair-indexed text publishes from its
+  // first `pair_prefix` (sorted) elements: each rare element of its 1-prefix alone (kRareLists,
+  // its position) and each pair that starts with another element (kPairLists, the position of
+  // its second element). The index and the chunk join publish alike through this.
+  template <typename Visit>
+  void for_each_pair_signature(const uint64_t* keys, uint32_t pair_prefix, Visit&& visit) const {
+    const RareRun rare = rare_run(keys, pair_prefix);
+    for (uint32_t i = rare.first; i + 1 < pair_prefix && i < rare.end; ++i) visit(rare_key(keys[i]), i, kRareLists);
+    for (uint32_t b = 1; b < pair_prefix; ++b) {
+      for (uint32_t a = 0; a < b; ++a) {
+        if (!rare.holds(a)) visit(pair_key(keys[a], keys[b]), b, kPairLists);
+      }
+    }
   }
 
   // The best entry with F > threshold (highest F, lowest index on ties) among the indexed entries
