@@ -51,20 +51,21 @@ inline uint64_t class_first(uint32_t length_class) {
 // A pair's list starts with every entry length: most pairs are rare, and one lookup per pair (the
 // posting filters reject the lengths that cannot match) beats one per length bucket.
 // Once a pair's list passes kSplitAt postings, it is split into lists by entry length bucket, so
-// a probe only reads the lengths that can match. `loose` marks pairs that lie beyond the 2-prefix
-// a same-length partner needs: only partners that need less overlap (shorter ones, at usual
-// thresholds) can use them, so the others skip those lists.
+// a probe only reads the lengths that can match. (Each lookup of a bucket list costs a cache miss
+// or two: buckets of 4 lengths, with the pairs that only shorter partners can use in the same
+// list, read 19% more postings than buckets of 3 with those pairs apart, and ran 1.04-1.05x
+// faster; see docs/admission_index.md.)
 constexpr uint32_t kSplitAt = 48;
 // Partner lengths a layout looks through for one probed by single elements before it assumes one
 // (at thresholds near 0 the partner range is vast, and nearly every length is such a one).
 constexpr uint64_t kPartnerLengthsTried = 1u << 16;
-constexpr uint32_t kLengthBucket = 3;
+constexpr uint32_t kLengthBucket = 4;
 // Derived from what identifies the pair's slot (fingerprint and shard), so pairs that share a
 // slot also share its bucket lists; the shard bits stay, so a bucket list lives in its pair's shard.
 // A table slot is chosen by the fingerprint's low bits, so consecutive fingerprints put a pair's
 // bucket lists in consecutive slots: the lookups of a probe's few buckets share a cache line or two.
-inline uint64_t split_key(uint64_t pair, uint32_t length, bool loose, uint64_t shard_mask) {
-  const uint32_t print = SignatureTable::fingerprint(pair) + 2 * (length / kLengthBucket) + (loose ? 1 : 0) + 1;
+inline uint64_t split_key(uint64_t pair, uint32_t length, uint64_t shard_mask) {
+  const uint32_t print = SignatureTable::fingerprint(pair) + length / kLengthBucket + 1;
   return (uint64_t{print} << 32) | (pair & shard_mask);
 }
 
@@ -307,7 +308,6 @@ PrefixIndex::Layout PrefixIndex::compute_layout(uint32_t length) const {
   if (alpha == LengthBounds::kNone || alpha > length) return out;
   out.single_prefix = length - alpha + 1;
   if (alpha >= 2 && length - alpha + 2 <= kMaxPairPrefix) out.pair_prefix = length - alpha + 2;
-  out.same_length_need = bounds_.min_lcs(length, length);
   if (out.pair_prefix > 0 && length < kCachedLayouts) {
     // (Longer pair-indexed lengths, only at thresholds near 1, keep the safe default: publish.)
     uint32_t first = 1, last = 0;
@@ -473,8 +473,7 @@ void PrefixIndex::publish(const TokenSequences& entries, size_t from, size_t to,
 
 uint64_t PrefixIndex::split_key_of(uint64_t pair, const Posting& posting, const TokenSequences& entries) const {
   const uint32_t length = posting.length == Posting::kSaturated ? entries.length(posting.entry) : posting.length;
-  const bool loose = uint64_t{posting.position} + layout(length).same_length_need > uint64_t{length} + 1;
-  return split_key(pair, length, loose, kShards - 1);
+  return split_key(pair, length, kShards - 1);
 }
 
 void PrefixIndex::push(size_t shard, const PendingPush& item, const TokenSequences& entries) {
@@ -560,14 +559,11 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       const uint32_t bucket_end = std::min(last_m, (m / kLengthBucket + 1) * kLengthBucket - 1);
       const uint32_t bucket_first = m;
       uint32_t last_b = 0;
-      bool loose = false;  // whether a length of this bucket accepts less overlap than its own length does
       for (; m <= bucket_end; ++m) {
-        const Layout partner = layout(m);
-        if (partner.pair_prefix == 0) continue;
+        if (layout(m).pair_prefix == 0) continue;
         last_b = std::max(last_b, std::min(shape.pair_prefix - 1, n + 1 - bounds.need(m)));
-        loose = loose || bounds.need(m) < partner.same_length_need;
       }
-      if (last_b > 0) partner_buckets.push_back({bucket_first, bucket_end, last_b, loose});
+      if (last_b > 0) partner_buckets.push_back({bucket_first, bucket_end, last_b});
       reach = std::max(reach, last_b);
     }
     // Pair lists are sorted by entry length: a pair ending at candidate position b reads only the
@@ -635,12 +631,8 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       for (uint32_t m = bucket.first_length; m <= bucket.last_length; ++m) {
         if (position + bounds.need(m) <= n + 1) entry_reach = std::max(entry_reach, m + 1 - bounds.need(m));
       }
-      for (const bool loose : {false, true}) {
-        if (loose && !bucket.loose) continue;
-        lookups.push_back({split_key(pair, bucket.last_length, loose, kShards - 1), position, 1, 0, kSplitPairLists,
-                           0, entry_reach});
-        table_of(lookups.back()).prefetch_slot(lookups.back().key);
-      }
+      lookups.push_back({split_key(pair, bucket.last_length, kShards - 1), position, 1, 0, kSplitPairLists, 0, entry_reach});
+      table_of(lookups.back()).prefetch_slot(lookups.back().key);
     }
   }
   for (size_t k = primary; k < lookups.size(); ++k) {

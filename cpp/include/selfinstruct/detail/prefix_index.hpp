@@ -46,12 +46,11 @@ struct Lookup {
 };
 
 // A probe's view of one length bucket of pair-indexed partners: its partner lengths, how far
-// into the candidate's elements its pairs reach, and whether its loose pairs can match.
+// into the candidate's elements its pairs reach.
 struct PartnerBucket {
   uint32_t first_length;
   uint32_t last_length;
   uint32_t last_position;
-  bool loose;
 };
 
 // Per-thread working memory for probes.
@@ -207,7 +206,6 @@ class PrefixIndex {
   struct Layout {
     uint32_t single_prefix = 0;  // 0: the length cannot match anything
     uint32_t pair_prefix = 0;    // 0: not indexed by pairs
-    uint32_t same_length_need = 0;  // the overlap a partner of the same length needs
     // Whether some candidate length indexed by single elements (long texts, or overlap 1) can
     // match this length: only then does a pair-indexed entry publish its single elements too.
     bool single_indexed_partners = true;
