@@ -53,8 +53,8 @@ inline uint64_t class_first(uint32_t length_class) {
 // Once a pair's list passes kSplitAt postings, it is split into lists by entry length bucket, so
 // a probe only reads the lengths that can match. (Each lookup of a bucket list costs a cache miss
 // or two: buckets of 4 lengths, with the pairs that only shorter partners can use in the same
-// list, read 19% more postings than buckets of 3 with those pairs apart, and ran 1.04-1.05x
-// faster; see docs/admission_index.md.)
+// list, read 19% more postings than buckets of 3 with those pairs apart, and a probe 11% less
+// time on one thread; see docs/admission_index.md.)
 constexpr uint32_t kSplitAt = 48;
 // Partner lengths a layout looks through for one probed by single elements before it assumes one
 // (at thresholds near 0 the partner range is vast, and nearly every length is such a one).
