@@ -95,10 +95,8 @@ class alignas(64) SignatureTable {
     if (!holds_list(head)) return;
     const uint32_t word = arena_[head];
     const uint32_t* items = arena_.data() + head + (is_oldest(word) ? kOldestHeader : kHeader);
-    const auto end = reinterpret_cast<uintptr_t>(items + 3 * std::min<uint32_t>(count_of(word), kPrefetchedPostings));
-    for (uintptr_t line = (reinterpret_cast<uintptr_t>(arena_.data() + head) | 63) + 1; line < end; line += 64) {
-      __builtin_prefetch(reinterpret_cast<const void*>(line));
-    }
+    const uint32_t* end = items + 3 * std::min<uint32_t>(count_of(word), kPrefetchedPostings);
+    prefetch_lines_after(arena_.data() + head, reinterpret_cast<const char*>(end) - 1);
   }
   // Once the list's header is in cache: prefetches where the next posting goes, and the posting
   // before it, which a sorted table compares it with. A short block is prefetched whole where a
@@ -110,10 +108,7 @@ class alignas(64) SignatureTable {
     const uint32_t* items = arena_.data() + head + (is_oldest(word) ? kOldestHeader : kHeader);
     const uint32_t count = count_of(word);
     if (count <= kShiftedInserts && (order_ != Order::kInsertion || count == capacity_of(word))) {
-      const auto end = reinterpret_cast<uintptr_t>(items + 3 * count + 2);
-      for (uintptr_t line = (reinterpret_cast<uintptr_t>(arena_.data() + head) | 63) + 1; line <= end; line += 64) {
-        __builtin_prefetch(reinterpret_cast<const void*>(line));
-      }
+      prefetch_lines_after(arena_.data() + head, items + 3 * count + 2);
       return;
     }
     __builtin_prefetch(items + 3 * (count > 0 ? count - 1 : 0));
@@ -261,6 +256,13 @@ class alignas(64) SignatureTable {
   static constexpr uint32_t kCapacityShift = 16, kOldestFlag = 1u << 31, kMaxCapacity = 4096;
   static constexpr uint32_t kCapacityClasses = 13;  // capacities 1, 2, 4, ..., kMaxCapacity
   static constexpr uint32_t kPrefetchedPostings = 64;
+  // Prefetches the cache lines after the one holding `first`, up to the one holding `last`.
+  static void prefetch_lines_after(const void* first, const void* last) {
+    const auto end = reinterpret_cast<uintptr_t>(last);
+    for (uintptr_t line = (reinterpret_cast<uintptr_t>(first) | 63) + 1; line <= end; line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
+  }
   static uint32_t capacity_class(uint32_t capacity) { return 31 - static_cast<uint32_t>(__builtin_clz(capacity)); }
   // A list's oldest block of capacity 2^size_class: a vacated one of that size, or fresh arena.
   // The header is set and the count is zero.
