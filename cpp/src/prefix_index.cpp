@@ -575,20 +575,13 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
       longest[b] = std::max(longest[b], m);
     }
     for (uint32_t b = reach; b > 1; --b) longest[b - 1] = std::max(longest[b - 1], longest[b]);
-    // Rare elements alone (a single at position i has room for the lengths a pair ending at i + 1
-    // has), then the pairs of the others (see is_rare).
-    const RareRun rare = rare_run(keys, reach + 1);
-    for (uint32_t i = rare.first; i < std::min(rare.end, reach); ++i) {
-      lookups.push_back({rare_key(keys[i]), i, 0, 0, kRareLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
-                         longest[i + 1]});
-    }
-    for (uint32_t b = 1; b <= reach; ++b) {
-      for (uint32_t a = 0; a < b; ++a) {
-        if (rare.holds(a)) continue;
-        lookups.push_back({pair_key(keys[a], keys[b]), b, 1, 0, kPairLists, std::min<uint32_t>(bounds.first, Posting::kSaturated),
-                           longest[b]});
-      }
-    }
+    // The signatures an entry publishes, from the first reach + 1 elements (see is_rare): a rare
+    // element alone at position i has room for the lengths a pair ending at i + 1 has.
+    const uint32_t shortest = std::min<uint32_t>(bounds.first, Posting::kSaturated);
+    for_each_pair_signature(keys, reach + 1, [&](uint64_t key, uint32_t position, TableSet set) {
+      const bool alone = set == kRareLists;
+      lookups.push_back({key, position, alone ? 0u : 1u, 0, set, shortest, longest[alone ? position + 1 : position]});
+    });
   }
   // Single-element lists, one length class at a time, only classes holding entries of that kind.
   // The probe side may use the least overlap over the partner lengths of the class that are present

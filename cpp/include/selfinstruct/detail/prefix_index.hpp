@@ -147,7 +147,7 @@ class PrefixIndex {
   // Calls visit(key, position, set) for the signatures a pair-indexed text publishes from its
   // first `pair_prefix` (sorted) elements: each rare element of its 1-prefix alone (kRareLists,
   // its position) and each pair that starts with another element (kPairLists, the position of
-  // its second element). The index and the chunk join publish alike through this.
+  // its second element). The index and the chunk join publish, and a probe looks up, through this.
   template <typename Visit>
   void for_each_pair_signature(const uint64_t* keys, uint32_t pair_prefix, Visit&& visit) const {
     const RareRun rare = rare_run(keys, pair_prefix);
