@@ -114,9 +114,9 @@ class alignas(64) SignatureTable {
       return;
     }
     if (has_directory(word)) {
-      const uint32_t* directory = items + 3 * capacity_of(word);
+      const uint16_t* directory = directory_of(head);
       __builtin_prefetch(directory);
-      __builtin_prefetch(directory + kDirectoryWords - 1);
+      __builtin_prefetch(directory + kDirectoryKeys - 1);
     }
     __builtin_prefetch(items + 3 * (count > 0 ? count - 1 : 0));
     __builtin_prefetch(items + 3 * count + 2);
@@ -184,7 +184,7 @@ class alignas(64) SignatureTable {
         arena_[fresh] = kMaxCapacity << kCapacityShift;
         arena_[fresh + kNext] = block;
         arena_[fresh + kBefore] = list_size(block);
-        std::fill_n(arena_.data() + fresh + kHeader + 3 * kMaxCapacity, directory, 0u);
+        clear_directory(fresh);
         block = slot.head = fresh;
       }
     }
@@ -286,20 +286,20 @@ class alignas(64) SignatureTable {
   }
   bool has_directory(uint32_t word) const { return directory_words(capacity_of(word)) > 0; }
   uint32_t header_words(uint32_t word) const { return is_oldest(word) ? kOldestHeader : kHeader; }
-  Posting* items_of(uint32_t block) {
-    return reinterpret_cast<Posting*>(arena_.data() + block + header_words(arena_[block]));
-  }
   const Posting* items_of(uint32_t block) const {
     return reinterpret_cast<const Posting*>(arena_.data() + block + header_words(arena_[block]));
   }
+  Posting* items_of(uint32_t block) { return const_cast<Posting*>(static_cast<const SignatureTable*>(this)->items_of(block)); }
   // After the block's postings, so that a scan's first lines hold postings.
-  uint16_t* directory_of(uint32_t block) {
-    const uint32_t word = arena_[block];
-    return reinterpret_cast<uint16_t*>(arena_.data() + block + header_words(word) + 3 * capacity_of(word));
-  }
   const uint16_t* directory_of(uint32_t block) const {
-    const uint32_t word = arena_[block];
-    return reinterpret_cast<const uint16_t*>(arena_.data() + block + header_words(word) + 3 * capacity_of(word));
+    return reinterpret_cast<const uint16_t*>(items_of(block) + capacity_of(arena_[block]));
+  }
+  uint16_t* directory_of(uint32_t block) {
+    return const_cast<uint16_t*>(static_cast<const SignatureTable*>(this)->directory_of(block));
+  }
+  // Zeroes a fresh block's directory, where it has one (its header set).
+  void clear_directory(uint32_t block) {
+    if (has_directory(arena_[block])) std::fill_n(directory_of(block), kDirectoryKeys, uint16_t{0});
   }
   // Calls visit(block) for each block of the list starting at `head`, newest first.
   template <typename Visit>
@@ -339,12 +339,9 @@ class alignas(64) SignatureTable {
     while (hole < at_most[key] && items[hole].entry != posting.entry) ++hole;
     if (hole == at_most[key] || hole >= count) throw std::logic_error("pop of a posting not in its list");
     for (uint32_t q = key; q < kDirectoryKeys; ++q) {
-      const uint32_t end = at_most[q];  // run q ends at end; the hole lies in it or just before it
-      if (end > 0 && hole < end) {
-        items[hole] = items[end - 1];
-        hole = end - 1;
-      }
-      --at_most[q];
+      // The hole lies in run q or just before it (an empty run leaves it where it is).
+      items[hole] = items[at_most[q] - 1];
+      hole = --at_most[q];
     }
   }
   // Prefetches the cache lines after the one holding `first`, up to the one holding `last`.
@@ -370,7 +367,7 @@ class alignas(64) SignatureTable {
       arena_.resize(needed);
     }
     arena_[block] = (capacity << kCapacityShift) | kOldestFlag;
-    if (has_directory(arena_[block])) std::fill_n(reinterpret_cast<uint32_t*>(directory_of(block)), kDirectoryWords, 0u);
+    clear_directory(block);
     return block;
   }
   // Vacated oldest blocks are kept in a list per size, linked through their first posting word.
