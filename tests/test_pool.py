@@ -132,9 +132,10 @@ def zipf_stream(rng: random.Random, count: int, vocabulary: int = 20_000) -> lis
 
 
 def test_a_stream_whose_index_moves_its_memory_decides_like_brute_force_on_a_sample():
-    # 200,000 candidates: the index's posting arenas pass 2 MiB, where growing moves their pages
-    # to a larger mapping instead of copying them. Sampled decisions are checked against every
-    # text kept before them with the pair kernel.
+    # 200,000 candidates: the index's posting arenas, and the pool's token ids, elements and
+    # texts, pass 2 MiB, where growing moves their pages to a larger mapping instead of copying
+    # them. Sampled decisions are checked against every text kept before them (pool.texts, read
+    # back from the moved text store) with the pair kernel.
     rng = random.Random(7)
     stream = zipf_stream(rng, 200_000)
     pool = si.Pool(threads=2)

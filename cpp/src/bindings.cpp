@@ -102,7 +102,7 @@ void tokenize_pair(const Utf8Texts& queries, const Utf8Texts& choices, Tokenizer
   // cdist(x, x) and the like: the same strings again intern to the same ids, so copy them.
   const auto same = [](std::string_view a, std::string_view b) { return a.data() == b.data() && a.size() == b.size(); };
   if (std::equal(queries.views.begin(), queries.views.end(), choices.views.begin(), choices.views.end(), same)) {
-    corpus.choices = corpus.queries;
+    for (size_t i = 0; i < corpus.queries.size(); ++i) corpus.choices.append(corpus.queries.data(i), corpus.queries.length(i));
     return;
   }
   tokenize_and_intern(choices.views, mode, corpus.vocabulary, threads, corpus.choices);

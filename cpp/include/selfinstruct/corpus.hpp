@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "selfinstruct/detail/huge_pages.hpp"
 #include "selfinstruct/tokenizer.hpp"
 #include "selfinstruct/vocabulary.hpp"
 
@@ -11,12 +12,13 @@ namespace selfinstruct {
 
 class TokenSequences {
  public:
+  TokenSequences() { offsets_.push_back(0); }
   size_t size() const { return offsets_.size() - 1; }
   const uint32_t* data(size_t i) const { return tokens_.data() + offsets_[i]; }
   uint32_t length(size_t i) const { return static_cast<uint32_t>(offsets_[i + 1] - offsets_[i]); }
   uint64_t offset(size_t i) const { return offsets_[i]; }
   void append(const uint32_t* tokens, size_t length) {
-    tokens_.insert(tokens_.end(), tokens, tokens + length);
+    tokens_.append(tokens, length);
     offsets_.push_back(tokens_.size());
   }
   void truncate(size_t count) {
@@ -25,8 +27,9 @@ class TokenSequences {
   }
 
  private:
-  std::vector<uint32_t> tokens_;
-  std::vector<uint64_t> offsets_{0};
+  // A pool's sequences grow to hundreds of megabytes: grown without copying (see HugeArray).
+  detail::HugeArray<uint32_t> tokens_;
+  detail::HugeArray<uint64_t> offsets_;
 };
 
 // Tokenizes `texts` (in parallel) and interns their tokens into `vocabulary` (serially, in text

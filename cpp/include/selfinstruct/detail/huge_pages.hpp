@@ -97,12 +97,13 @@ class HugePageAllocator {
   }
 };
 
-// A growable array of a trivially copyable type for the index's posting arenas, which grow by
-// doubling from a few postings to hundreds of megabytes. Unlike std::vector, growing does not
-// copy: on Linux the pages move to a larger 2 MiB-aligned mapping (mremap), so the contents are
-// neither copied nor faulted in again (a fresh page costs the kernel a zeroing, and on a virtual
-// machine often the host a fault too). New elements are zero, as in std::vector, but memory a
-// fresh mapping already holds as zero is not written again.
+// A growable array of a trivially copyable type for the pool's arrays that grow by doubling from
+// a few elements to hundreds of megabytes (posting arenas, token ids, elements, texts). Unlike
+// std::vector, growing does not copy: on Linux the pages move to a larger 2 MiB-aligned mapping
+// (mremap), so the contents are neither copied nor faulted in again (a fresh page costs the
+// kernel a zeroing, and on a virtual machine often the host a fault too; growing std::vectors
+// caused a third of the 1M stream's page faults, most of them in serial steps). New elements are
+// zero, as in std::vector, but memory a fresh mapping already holds as zero is not written again.
 template <typename T>
 class HugeArray {
   static_assert(std::is_trivially_copyable_v<T>, "HugeArray moves its contents as bytes");
@@ -122,11 +123,27 @@ class HugeArray {
   ~HugeArray() { release(); }
 
   size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   size_t capacity() const { return capacity_; }
   T* data() { return data_; }
   const T* data() const { return data_; }
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
+  const T& back() const { return data_[size_ - 1]; }
+  void push_back(const T& value) {
+    if (size_ == capacity_) grow(std::max<size_t>(16, 2 * capacity_));
+    data_[size_++] = value;
+    written_ = std::max(written_, size_);
+  }
+  void pop_back() { --size_; }
+  // Appends `count` elements copied from `values` (which must not point into this array).
+  void append(const T* values, size_t count) {
+    if (count == 0) return;
+    if (size_ + count > capacity_) grow(std::max(size_ + count, 2 * capacity_));
+    std::memcpy(static_cast<void*>(data_ + size_), values, count * sizeof(T));
+    size_ += count;
+    written_ = std::max(written_, size_);
+  }
 
   // Empties the array, keeping its memory.
   void clear() { size_ = 0; }

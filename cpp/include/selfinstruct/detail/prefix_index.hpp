@@ -14,6 +14,7 @@
 
 #include "selfinstruct/corpus.hpp"
 #include "selfinstruct/detail/append_buffer.hpp"
+#include "selfinstruct/detail/huge_pages.hpp"
 #include "selfinstruct/detail/length_bounds.hpp"
 #include "selfinstruct/detail/signature_table.hpp"
 #include "selfinstruct/detail/signatures.hpp"
@@ -228,19 +229,20 @@ class PrefixIndex {
   std::shared_ptr<const std::vector<uint32_t>> rank_ = std::make_shared<std::vector<uint32_t>>();
   uint32_t rare_below_ = 0x80000000u;  // ranked tokens below this are rare (see is_rare); set with rank_
   uint64_t ranking_version_ = 0;
-  std::vector<uint64_t> elements_;         // every indexed entry's elements, at its token offset
+  // (The per-entry arrays grow with the pool without being copied: see HugeArray.)
+  HugeArray<uint64_t> elements_;           // every indexed entry's elements, at its token offset
   // Per entry, its sketch (see sketch_of) and length side by side: a probe checks both for each
   // posting that survives its filter, and one cache line for both costs less than two.
   struct EntrySketch {
     uint64_t sketch;
     uint32_t length;
   };
-  std::vector<EntrySketch> sketches_;
+  HugeArray<EntrySketch> sketches_;
   // Long entries also get a wide sketch (about 4 bits per element): with hundreds of elements the
   // 64-bit one is all ones, while the wide one still bounds the overlap of unrelated texts far
   // below what a match needs, sparing the exact overlap count.
-  std::vector<uint64_t> wide_words_;   // every long entry's wide sketch, back to back
-  std::vector<uint64_t> wide_starts_;  // per indexed entry: where its wide sketch starts (+1 end)
+  HugeArray<uint64_t> wide_words_;   // every long entry's wide sketch, back to back
+  HugeArray<uint64_t> wide_starts_;  // per indexed entry: where its wide sketch starts (+1 end)
   // The lists of committed entries, split by key into shards that workers fill in parallel (the
   // low bits of a key pick its shard in every table set).
   static constexpr size_t kShards = 16;

@@ -1,9 +1,9 @@
 // The texts of a pool in one byte arena, so an index always names the text it was admitted as.
 #pragma once
 #include <cstddef>
-#include <string>
 #include <string_view>
-#include <vector>
+
+#include "selfinstruct/detail/huge_pages.hpp"
 
 namespace selfinstruct::detail {
 
@@ -25,8 +25,9 @@ class TextStore {
   }
 
  private:
-  std::string bytes_;
-  std::vector<size_t> ends_;
+  // Grown without copying (see HugeArray): a pool's texts reach hundreds of megabytes.
+  HugeArray<char> bytes_;
+  HugeArray<size_t> ends_;
 };
 
 }  // namespace selfinstruct::detail
