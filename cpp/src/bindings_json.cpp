@@ -170,6 +170,15 @@ void bind_json_lines(py::module_& m) {
         const auto score = checked(scores, count, "scores").unchecked<1>();
         std::string out;
         py::object hold;
+        // Reserved once (the texts' code points times their width, plus the keys and numbers):
+        // growing by doubling copied the lines written so far at every step and faulted in
+        // fresh pages.
+        const auto width = [](py::handle text) -> size_t {
+          return PyUnicode_Check(text.ptr()) ? static_cast<size_t>(PyUnicode_GET_LENGTH(text.ptr())) * PyUnicode_KIND(text.ptr()) : 0;
+        };
+        size_t estimate = 0;
+        for (size_t r = 0; r < count; ++r) estimate += width(texts[r]) + width(similar_texts[r]) + 160;
+        out.reserve(estimate);
         for (size_t r = 0; r < count; ++r) {
           const auto i = static_cast<py::ssize_t>(r);
           out += "{\"line\": ";
