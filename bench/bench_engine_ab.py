@@ -18,12 +18,14 @@ judged by runs of the old and the new build taken in turns, not against numbers 
 Each run is a child process that admits the generated stream (bench/stream.py) in batches, like
 `selfinstruct dedup` does (with --command: runs `selfinstruct dedup` on it, written as JSONL, timed
 from the child's start to its exit), with the Python package of this checkout and the given
-compiled core. Prints every run, the medians, the per-round ratios, and checks that both builds
+compiled core. Prints every run (with its system CPU time and page faults: the admission's alone, or
+the whole command's), the medians, the per-round ratios, and checks that both builds
 decide alike (with --command: write the same kept and rejects files).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pickle
@@ -43,7 +45,7 @@ sys.path.insert(0, str(HERE))
 from stream import generate_stream, write_jsonl  # noqa: E402
 
 CHILD = """
-import hashlib, json, pickle, sys, time
+import hashlib, json, pickle, resource, sys, time
 # An editable install redirects imports of the package to the checkout: drop that redirection so
 # the package on PYTHONPATH (with the build under test) is the one imported.
 sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
@@ -53,22 +55,26 @@ assert selfinstruct._core.__file__.startswith(sys.argv[4]), selfinstruct._core._
 texts = pickle.load(open(sys.argv[1], "rb"))
 threads, batch = int(sys.argv[2]), int(sys.argv[3])
 started, cpu = time.perf_counter(), time.process_time()
+before = resource.getrusage(resource.RUSAGE_SELF)
 pool = si.Pool(threads=threads)
 digest = hashlib.sha256()
 for start in range(0, len(texts), batch):
     result = pool.admit(texts[start:start + batch])
     digest.update(result.index.tobytes() + result.best_index.tobytes() + result.best_score.tobytes())
 seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+after = resource.getrusage(resource.RUSAGE_SELF)
 peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(json.dumps({"seconds": seconds, "cpu": cpu, "kept": len(pool), "decisions": digest.hexdigest()[:16],
-                  "rss_mb": peak_kb / 1024, "stats": pool.stats(),
+                  "rss_mb": peak_kb / 1024, "faults": after.ru_minflt - before.ru_minflt,
+                  "system_s": after.ru_stime - before.ru_stime, "stats": pool.stats(),
                   "steps": pool.timings() if hasattr(pool, "timings") else {}}))
 """
 
-# The command in a child: the same package redirection, the pool's step timings noted after each
-# batch, and a digest of both outputs for the decisions.
+# The command in a child: the same package redirection and the pool's step timings noted after
+# each batch. (The parent hashes both outputs after the child exits: hashing them in the child,
+# as until session 17, added about 0.3 s of reading and hashing to every timed command.)
 COMMAND_CHILD = """
-import hashlib, json, sys
+import json, sys
 sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__]
 import selfinstruct._core
 assert selfinstruct._core.__file__.startswith(sys.argv[4]), selfinstruct._core.__file__
@@ -83,11 +89,8 @@ class NotingPool(run.Pool):
 run.Pool = NotingPool
 source, output = sys.argv[1], sys.argv[1] + ".out.jsonl"
 status = main(["dedup", source, "-o", output, "--no-progress", "--threads", sys.argv[2], "--batch-size", sys.argv[3]])
-digest = hashlib.sha256()
-for path in (output, sys.argv[1] + ".out.rejects.jsonl"):
-    digest.update(open(path, "rb").read())
 peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({"decisions": digest.hexdigest()[:16], "rss_mb": peak_kb / 1024, "steps": steps, "status": status}))
+print(json.dumps({"rss_mb": peak_kb / 1024, "steps": steps, "status": status}))
 """
 
 
@@ -125,7 +128,12 @@ def run_once(root: Path, stream: Path, threads: int, batch: int, extra_env: dict
     if command:  # the whole child, from its start to its exit
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
-        result.update(seconds=wall, cpu=cpu, kept=sum(1 for _ in open(str(stream) + ".out.jsonl", "rb")), stats={})
+        result.update(faults=after.ru_minflt - usage.ru_minflt, system_s=after.ru_stime - usage.ru_stime)
+        digest = hashlib.sha256()  # of both outputs: the decisions
+        for path in (str(stream) + ".out.jsonl", str(stream) + ".out.rejects.jsonl"):
+            digest.update(Path(path).read_bytes())
+        result.update(seconds=wall, cpu=cpu, kept=sum(1 for _ in open(str(stream) + ".out.jsonl", "rb")), stats={},
+                      decisions=digest.hexdigest()[:16])
     return result
 
 
@@ -176,8 +184,8 @@ def main() -> None:
             settings = " ".join(f"{name}={value}" for name, value in extra_env[side].items())
             print(f"{side}: {core}" + (f" with {settings}" if settings else ""))
         print()
-        print("| round | engine | wall s | CPU s | peak RSS MB | load |")
-        print("|---:|---|---:|---:|---:|---:|")
+        print("| round | engine | wall s | CPU s | of it system s | page faults | peak RSS MB | load |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|")
         runs: dict[str, list[dict]] = {"baseline": [], "candidate": []}
         for round_number in range(1, args.rounds + 1):
             for name in ("baseline", "candidate"):
@@ -185,11 +193,14 @@ def main() -> None:
                 result = run_once(roots[name], stream, args.threads, args.batch, extra_env[name], args.command)
                 runs[name].append(result)
                 print(f"| {round_number} | {name} | {result['seconds']:.2f} | {result['cpu']:.2f} | "
+                      f"{result.get('system_s', float('nan')):.2f} | {result.get('faults', 0):,} | "
                       f"{result['rss_mb']:.0f} | {load:.1f} |", flush=True)
     print()
     for name, results in runs.items():
         print(f"{name}: median {statistics.median(r['seconds'] for r in results):.2f} s wall, "
-              f"{statistics.median(r['cpu'] for r in results):.2f} s CPU, kept {results[0]['kept']:,}"
+              f"{statistics.median(r['cpu'] for r in results):.2f} s CPU "
+              f"({statistics.median(r.get('system_s', 0.0) for r in results):.2f} s system, "
+              f"{statistics.median(r.get('faults', 0) for r in results):,.0f} page faults), kept {results[0]['kept']:,}"
               + (f", counters {results[0]['stats']}" if results[0]["stats"] else ""))
         if results[0]["steps"]:  # (cores before Pool.timings() have no split)
             print("  per step (median s): " + ", ".join(
