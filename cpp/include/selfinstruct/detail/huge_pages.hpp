@@ -101,9 +101,10 @@ class HugePageAllocator {
 // a few elements to hundreds of megabytes (posting arenas, token ids, elements, texts). Unlike
 // std::vector, growing does not copy: on Linux the pages move to a larger 2 MiB-aligned mapping
 // (mremap), so the contents are neither copied nor faulted in again (a fresh page costs the
-// kernel a zeroing, and on a virtual machine often the host a fault too; growing std::vectors
-// caused a third of the 1M stream's page faults, most of them in serial steps). New elements are
-// zero, as in std::vector, but memory a fresh mapping already holds as zero is not written again.
+// kernel a zeroing, and on a virtual machine often the host a fault too: growing std::vectors
+// caused a quarter of the 1M admission's page faults, most of them in steps that run on one
+// thread; bench/RESULTS.md, session 17). New elements are zero, as in std::vector, but memory a
+// fresh mapping already holds as zero is not written again.
 template <typename T>
 class HugeArray {
   static_assert(std::is_trivially_copyable_v<T>, "HugeArray moves its contents as bytes");
@@ -136,11 +137,17 @@ class HugeArray {
     written_ = std::max(written_, size_);
   }
   void pop_back() { --size_; }
-  // Appends `count` elements copied from `values` (which must not point into this array).
+  // Appends `count` elements copied from `values`, which may lie in this array's own elements.
   void append(const T* values, size_t count) {
     if (count == 0) return;
-    if (size_ + count > capacity_) grow(std::max(size_ + count, 2 * capacity_));
-    std::memcpy(static_cast<void*>(data_ + size_), values, count * sizeof(T));
+    if (size_ + count > capacity_) {
+      // Growing moves the elements: a source inside them is found again by its position.
+      const bool inside = data_ != nullptr && values >= data_ && values < data_ + size_;
+      const size_t at = inside ? static_cast<size_t>(values - data_) : 0;
+      grow(std::max(size_ + count, 2 * capacity_));
+      if (inside) values = data_ + at;
+    }
+    std::memmove(static_cast<void*>(data_ + size_), values, count * sizeof(T));
     size_ += count;
     written_ = std::max(written_, size_);
   }
