@@ -45,8 +45,12 @@ FILED = "de80a39"
 
 def build_revision(revision: str, build_dir: Path) -> Path:
     """The folder holding the Python package (with its compiled core) of `revision`, built once."""
-    commit = subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", "--short", f"{revision}^{{commit}}"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    found = subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", "--short", f"{revision}^{{commit}}"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        sys.exit(f"{revision!r} is not a revision of {REPOSITORY} (this benchmark builds it from the repository's "
+                 f"git history): {found.stderr.strip()}")
+    commit = found.stdout.strip()
     root = build_dir / commit
     if (root / "selfinstruct" / "__init__.py").exists():
         return root
