@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--build-dir", type=Path, default=Path(tempfile.gettempdir()) / "selfinstruct-revisions",
                         help="where built revisions are kept (default: %(default)s)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     import selfinstruct
     import selfinstruct._core as installed_core
@@ -121,7 +123,7 @@ def main() -> None:
           f"ratio to the command {min(over_command):.2f}–{max(over_command):.2f}× (median {statistics.median(over_command):.2f}×), "
           f"to today's admission {statistics.median(over_today):.2f}×; peak RSS {max(r['rss_mb'] for r in earlier):,.0f} / "
           f"{max(r['rss_mb'] for r in today):,.0f} / {max(r['rss_mb'] for r in command):,.0f} MB")
-    same = {r["decisions"] for r in earlier + today} if earlier else set()
+    same = {r["decisions"] for r in earlier + today}
     kept = {r["kept"] for r in earlier + today + command}
     print(f"decisions of both engines identical: {len(same) == 1}; kept {', '.join(f'{k:,}' for k in sorted(kept))}")
     if len(same) != 1 or len(kept) != 1:
