@@ -129,11 +129,10 @@ def run_once(root: Path, stream: Path, threads: int, batch: int, extra_env: dict
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
         result.update(faults=after.ru_minflt - usage.ru_minflt, system_s=after.ru_stime - usage.ru_stime)
-        digest = hashlib.sha256()  # of both outputs: the decisions
-        for path in (str(stream) + ".out.jsonl", str(stream) + ".out.rejects.jsonl"):
-            digest.update(Path(path).read_bytes())
-        result.update(seconds=wall, cpu=cpu, kept=sum(1 for _ in open(str(stream) + ".out.jsonl", "rb")), stats={},
-                      decisions=digest.hexdigest()[:16])
+        kept = Path(str(stream) + ".out.jsonl").read_bytes()
+        digest = hashlib.sha256(kept)  # of both outputs: the decisions
+        digest.update(Path(str(stream) + ".out.rejects.jsonl").read_bytes())
+        result.update(seconds=wall, cpu=cpu, kept=kept.count(b"\n"), stats={}, decisions=digest.hexdigest()[:16])
     return result
 
 
