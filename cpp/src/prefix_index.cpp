@@ -90,9 +90,7 @@ void wide_sketch(const uint64_t* keys, uint32_t n, uint32_t words, uint64_t* out
 }
 // popcount(a & ~b) over `words` words. On x86-64 a copy with the POPCNT instruction is chosen
 // at load time where the CPU has it (the portable build cannot assume it; this loop is hot).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__) && defined(__ELF__)
-__attribute__((target_clones("popcnt", "default")))
-#endif
+SELFINSTRUCT_POPCNT_CLONES
 // Stops early once the count exceeds `limit` (words is a multiple of 8).
 uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint32_t limit) {
   uint32_t count = 0;
@@ -519,11 +517,10 @@ void PrefixIndex::truncate(const TokenSequences& entries, size_t count) {
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__) && defined(__ELF__)
-__attribute__((target_clones("popcnt", "default")))  // the posting filters count bits
-#endif
-Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
-                         ProbeScratch& scratch, std::vector<Match>* every, const uint64_t* elements) const {
+__attribute__((always_inline)) inline Match PrefixIndex::probe_body(const uint32_t* tokens, uint32_t n,
+                                                                    const TokenSequences& entries, size_t before,
+                                                                    ProbeScratch& scratch, std::vector<Match>* every,
+                                                                    const uint64_t* elements) const {
   Match best;
   scratch.over_budget = false;
   const LengthBounds::QueryBounds& bounds = bounds_.for_length(n, scratch.bounds);
@@ -780,6 +777,21 @@ Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequence
   }
   scratch.touched.clear();
   return best;
+}
+
+// The posting filters count bits: probe's body is compiled once with POPCNT and once without,
+// here, in the only file that declares this struct (see SELFINSTRUCT_POPCNT_CLONES).
+struct ProbeCopies {
+  SELFINSTRUCT_POPCNT_CLONES static Match run(const PrefixIndex& index, const uint32_t* tokens, uint32_t n,
+                                              const TokenSequences& entries, size_t before, ProbeScratch& scratch,
+                                              std::vector<Match>* every, const uint64_t* elements) {
+    return index.probe_body(tokens, n, entries, before, scratch, every, elements);
+  }
+};
+
+Match PrefixIndex::probe(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
+                         ProbeScratch& scratch, std::vector<Match>* every, const uint64_t* elements) const {
+  return ProbeCopies::run(*this, tokens, n, entries, before, scratch, every, elements);
 }
 
 }  // namespace selfinstruct::detail

@@ -168,6 +168,10 @@ class PrefixIndex {
               ProbeScratch& scratch, std::vector<Match>* every = nullptr, const uint64_t* elements = nullptr) const;
 
  private:
+  // probe's body, inlined into one copy per instruction set (ProbeCopies, prefix_index.cpp).
+  friend struct ProbeCopies;
+  Match probe_body(const uint32_t* tokens, uint32_t n, const TokenSequences& entries, size_t before,
+                   ProbeScratch& scratch, std::vector<Match>* every, const uint64_t* elements) const;
   // Computes elements (or copies the known ones) and sketches of entries [indexed(), to) and
   // counts them as indexed.
   void prepare(const TokenSequences& entries, size_t to, int threads, const uint64_t* known_elements);
