@@ -90,8 +90,8 @@ void wide_sketch(const uint64_t* keys, uint32_t n, uint32_t words, uint64_t* out
 }
 // popcount(a & ~b) over `words` words. On x86-64 a copy with the POPCNT instruction is chosen
 // at load time where the CPU has it (the portable build cannot assume it; this loop is hot).
-SELFINSTRUCT_POPCNT_CLONES
 // Stops early once the count exceeds `limit` (words is a multiple of 8).
+SELFINSTRUCT_POPCNT_CLONES
 uint32_t missing_bits(const uint64_t* a, const uint64_t* b, uint32_t words, uint32_t limit) {
   uint32_t count = 0;
   for (uint32_t block = 0; block < words; block += 8) {
