@@ -128,11 +128,12 @@ def run_once(root: Path, stream: Path, threads: int, batch: int, extra_env: dict
     if command:  # the whole child, from its start to its exit
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
-        result.update(faults=after.ru_minflt - usage.ru_minflt, system_s=after.ru_stime - usage.ru_stime)
         kept = Path(str(stream) + ".out.jsonl").read_bytes()
         digest = hashlib.sha256(kept)  # of both outputs: the decisions
         digest.update(Path(str(stream) + ".out.rejects.jsonl").read_bytes())
-        result.update(seconds=wall, cpu=cpu, kept=kept.count(b"\n"), stats={}, decisions=digest.hexdigest()[:16])
+        result.update(seconds=wall, cpu=cpu, faults=after.ru_minflt - usage.ru_minflt,
+                      system_s=after.ru_stime - usage.ru_stime, kept=kept.count(b"\n"), stats={},
+                      decisions=digest.hexdigest()[:16])
     return result
 
 
@@ -192,14 +193,14 @@ def main() -> None:
                 result = run_once(roots[name], stream, args.threads, args.batch, extra_env[name], args.command)
                 runs[name].append(result)
                 print(f"| {round_number} | {name} | {result['seconds']:.2f} | {result['cpu']:.2f} | "
-                      f"{result.get('system_s', float('nan')):.2f} | {result.get('faults', 0):,} | "
+                      f"{result['system_s']:.2f} | {result['faults']:,} | "
                       f"{result['rss_mb']:.0f} | {load:.1f} |", flush=True)
     print()
     for name, results in runs.items():
         print(f"{name}: median {statistics.median(r['seconds'] for r in results):.2f} s wall, "
               f"{statistics.median(r['cpu'] for r in results):.2f} s CPU "
-              f"({statistics.median(r.get('system_s', 0.0) for r in results):.2f} s system, "
-              f"{statistics.median(r.get('faults', 0) for r in results):,.0f} page faults), kept {results[0]['kept']:,}"
+              f"({statistics.median(r['system_s'] for r in results):.2f} s system, "
+              f"{statistics.median(r['faults'] for r in results):,.0f} page faults), kept {results[0]['kept']:,}"
               + (f", counters {results[0]['stats']}" if results[0]["stats"] else ""))
         if results[0]["steps"]:  # (cores before Pool.timings() have no split)
             print("  per step (median s): " + ", ".join(
